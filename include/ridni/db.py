@@ -1,0 +1,88 @@
+"""The warehouse connection: a SQLAlchemy engine on PostgreSQL through psycopg2.
+
+When no warehouse URL is configured, :func:`embedded_url` starts a private
+PostgreSQL from the ``pgserver`` package in a data folder of the project, so the
+demo runs on a machine with nothing but Python.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from ridni.config import settings
+
+log = logging.getLogger(__name__)
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def normalise_url(url: str) -> str:
+    """Give a PostgreSQL URL the explicit psycopg2 driver (``postgres://`` too)."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"the warehouse must be PostgreSQL, not {parsed.get_backend_name()}")
+    return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+
+
+def make_engine(url: str) -> Engine:
+    return sa.create_engine(normalise_url(url), pool_pre_ping=True, future=True)
+
+
+def embedded_url(pgdata: Path | None = None, database: str = "ridni") -> str:
+    """Start (or reuse) the embedded PostgreSQL and return a URL to ``database`` on it."""
+    import pgserver  # imported here: production never needs it
+
+    pgdata = pgdata or settings().embedded_pgdata
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(pgdata, cleanup_mode=None)  # keep running for later processes
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    return normalise_url(server.get_uri(database))
+
+
+def resolve_url() -> tuple[str, str]:
+    """The warehouse URL and where it came from: RIDNI_WAREHOUSE_URL, else the embedded server."""
+    configured = settings().warehouse_url
+    if configured:
+        return normalise_url(configured), "RIDNI_WAREHOUSE_URL"
+    return embedded_url(), f"embedded PostgreSQL in {settings().embedded_pgdata}"
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for printing."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.begin() as conn:
+        yield conn
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the warehouse schema to ``revision`` (Alembic)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)

@@ -1,0 +1,1 @@
+"""Standardisation of source values: names, scripts, dates, sex, regions, RNOKPP."""

@@ -1,0 +1,85 @@
+"""Test fixtures: a real PostgreSQL database made for this run and dropped after it.
+
+The server is the one on 127.0.0.1:5432 when it answers (as on CI), else the
+embedded one from ``pgserver``. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+from ridni import db  # noqa: E402
+
+
+def _server_url() -> str:
+    url = os.environ.get("RIDNI_TEST_SERVER_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+    try:
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return url
+    except sa.exc.OperationalError:
+        return db.embedded_url(Path(__file__).resolve().parents[1] / "var" / "test-pgdata", "postgres")
+
+
+def _admin(url: str) -> sa.Engine:
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+def make_database(server_url):
+    """A factory of fresh, empty databases on the test server, all dropped at the end."""
+    admin = _admin(server_url)
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"ridni_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with admin.connect() as conn:
+        for name in made:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(make_database) -> str:
+    """One migrated warehouse shared by the session's tests."""
+    url = make_database()
+    db.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(warehouse_url):
+    eng = db.make_engine(warehouse_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def fresh_warehouse(make_database):
+    """A migrated warehouse of the test's own, for tests that need an empty one."""
+    url = make_database()
+    db.upgrade(url)
+    eng = db.make_engine(url)
+    yield url, eng
+    eng.dispose()
