@@ -8,6 +8,7 @@ demo runs on a machine with nothing but Python.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,9 +42,14 @@ def embedded_url(pgdata: Path | None = None, database: str = "ridni") -> str:
     pgdata = pgdata or settings().embedded_pgdata
     pgdata.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(pgdata, cleanup_mode=None)  # keep running for later processes
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
-    if "(1 row)" not in exists:
-        server.psql(f'CREATE DATABASE "{database}";')
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", database):
+        raise ValueError(f"not a plain database name: {database!r}")
+    admin = sa.create_engine(normalise_url(server.get_uri("postgres")), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        known = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}).scalar()
+        if not known:
+            conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
     return normalise_url(server.get_uri(database))
 
 
