@@ -65,6 +65,12 @@ def manifest_present(landing: str, source_id: str, night: dt.date) -> bool:
     return fs.exists(posixpath.join(root, MANIFEST))
 
 
+def drop_exists(landing: str, source_id: str, night: dt.date) -> bool:
+    """True when the night's folder exists, complete or not."""
+    fs, root = fsspec.core.url_to_fs(drop_uri(landing, source_id, night))
+    return fs.isdir(root)
+
+
 def _archive_one(fs, path: str, archive: str) -> ArchivedFile:
     """Stream one file into the archive under its sha256; a file already there is not copied again."""
     digest = hashlib.sha256()
@@ -187,3 +193,24 @@ def verify(drop: Drop, file_pattern: str) -> None:
     extra = sorted(set(received) - {e["name"] for e in declared})
     if extra:
         raise DropRejected(f"{extra[0]}: delivered but not listed in the manifest", extra[0])
+
+
+def get(conn: Connection, drop_id: int) -> Drop:
+    """A recorded drop with its archived files, as :func:`receive` returned it."""
+    row = conn.execute(
+        sa.text("SELECT source_id, extract_date, landing_uri, manifest, status FROM raw.drop WHERE drop_id=:d"),
+        {"d": drop_id},
+    ).one()
+    files = [
+        ArchivedFile(name, sha, size, uri)
+        for name, sha, size, uri in conn.execute(
+            sa.text(
+                "SELECT df.file_name, f.sha256, f.size_bytes, f.archive_uri FROM raw.drop_file df "
+                "JOIN raw.file f ON f.sha256 = df.sha256 WHERE df.drop_id = :d ORDER BY df.file_name"
+            ),
+            {"d": drop_id},
+        )
+    ]
+    manifest = row.manifest or {}
+    error = None if manifest else "manifest.json missing or unreadable"
+    return Drop(drop_id, row.source_id, row.extract_date, row.landing_uri, manifest, row.status, files, error)

@@ -1,0 +1,7 @@
+# The production image: Airflow 3.3 with ridni's pinned dependencies and the ridni package.
+FROM apache/airflow:3.3.2-python3.11
+COPY --chown=airflow:0 requirements.txt /opt/ridni/requirements.txt
+RUN pip install --no-cache-dir -r /opt/ridni/requirements.txt
+COPY --chown=airflow:0 pyproject.toml README.md /opt/ridni/
+COPY --chown=airflow:0 include /opt/ridni/include
+RUN pip install --no-cache-dir --no-deps /opt/ridni

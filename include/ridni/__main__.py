@@ -1,0 +1,5 @@
+import sys
+
+from ridni.cli import main
+
+sys.exit(main())

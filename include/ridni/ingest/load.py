@@ -1,0 +1,353 @@
+"""Loading a verified drop: parse, validate, COPY into staging, quarantine, merge into core.
+
+Each file is loaded in one transaction: a task killed midway leaves nothing
+behind, and its retry starts clean. A file whose content (sha256) was loaded
+before, under any name, is not loaded again. Received = loaded + quarantined,
+always; the database enforces it on ``staging.load``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import logging
+from dataclasses import dataclass, field
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ridni.alerts import Alert, raise_alert
+from ridni.contracts import Contract
+from ridni.ingest import drops
+from ridni.ingest.parse import FileRejected, parse_file
+from ridni.ingest.validate import validate
+
+log = logging.getLogger(__name__)
+
+# The canonical source record, in the column order of staging.record (docs/ARCHITECTURE.md).
+CANONICAL_FIELDS = [
+    "surname", "first_name", "patronymic", "full_name", "birth_date", "sex", "rnokpp", "service_no",
+    "person_type", "status", "status_date", "region", "disappeared_on", "registered_on", "appeal_refs",
+    "op", "changed_at",
+]
+STAGING_COLUMNS = ["load_id", "line_no", "record_key", *CANONICAL_FIELDS, "attributes", "row_hash"]
+
+
+@dataclass
+class FileReport:
+    file_name: str
+    status: str  # loaded | skipped_duplicate | rejected
+    rows_received: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    load_id: int | None = None
+    reason: str | None = None
+
+
+@dataclass
+class DropReport:
+    source_id: str
+    night: dt.date
+    status: str  # loaded | skipped | rejected | held | no_drop
+    files: list[FileReport] = field(default_factory=list)
+    withdrawn: int = 0
+    reason: str | None = None
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+
+def _copy(conn: Connection, table: str, columns: list[str], frame: pd.DataFrame) -> None:
+    """Bulk-load a frame with PostgreSQL COPY (CSV, NULL as an unquoted empty field)."""
+    if frame.empty:
+        return
+    buf = io.StringIO()
+    frame[columns].to_csv(buf, index=False, header=False, quoting=csv.QUOTE_MINIMAL, na_rep="")
+    buf.seek(0)
+    cols = ", ".join(columns)
+    cursor = conn.connection.driver_connection.cursor()
+    cursor.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '')", buf)
+
+
+def _with_row_hash(rows: pd.DataFrame) -> pd.DataFrame:
+    """Hash the canonical content of each row, so an unchanged record is recognised next night."""
+    content = rows[["record_key", *CANONICAL_FIELDS, "attributes"]].astype("string").fillna("\x00")
+    hashed = pd.util.hash_pandas_object(content, index=False).map("{:016x}".format)
+    return rows.assign(row_hash=hashed.to_numpy())
+
+
+def _staging_frame(rows: pd.DataFrame, load_id: int) -> pd.DataFrame:
+    out = rows.copy()
+    for col in CANONICAL_FIELDS + ["attributes"]:
+        if col not in out:
+            out[col] = None
+    out["attributes"] = out["attributes"].map(
+        lambda a: a if isinstance(a, str) else json.dumps(a or {}, ensure_ascii=False, sort_keys=True)
+    )
+    out = _with_row_hash(out)
+    out["load_id"] = load_id
+    return out
+
+
+def _last_applied_seq(conn: Connection, source_id: str) -> int | None:
+    return conn.execute(
+        sa.text("SELECT max(seq) FROM core.delta_applied WHERE source_id = :s"), {"s": source_id}
+    ).scalar()
+
+
+def _start_load(conn: Connection, drop: drops.Drop, f: drops.ArchivedFile, dag_run_id: str | None) -> int:
+    return conn.execute(
+        sa.text(
+            "INSERT INTO staging.load (drop_id, source_id, extract_date, file_name, sha256, status, dag_run_id) "
+            "VALUES (:d, :s, :n, :f, :sha, 'running', :r) RETURNING load_id"
+        ),
+        {"d": drop.drop_id, "s": drop.source_id, "n": drop.night, "f": f.name, "sha": f.sha256, "r": dag_run_id},
+    ).scalar_one()
+
+
+def _finish_load(conn: Connection, load_id: int, report: FileReport) -> None:
+    conn.execute(
+        sa.text(
+            "UPDATE staging.load SET status=:st, rows_received=:rr, rows_loaded=:rl, rows_quarantined=:rq, "
+            "reason=:reason, finished_at=now() WHERE load_id=:l"
+        ),
+        {"st": report.status, "rr": report.rows_received, "rl": report.rows_loaded,
+         "rq": report.rows_quarantined, "reason": report.reason, "l": load_id},
+    )
+
+
+def reject_drop(conn: Connection, drop: drops.Drop, exc: drops.DropRejected | FileRejected, *,
+                status: str = "rejected", dag_id: str | None = None, dag_run_id: str | None = None) -> DropReport:
+    """Record a refused drop: ``raw.drop`` status, a quarantine row naming file and line, an alert."""
+    reason = getattr(exc, "reason", str(exc))
+    file_name = getattr(exc, "file_name", None)
+    line_no = getattr(exc, "line_no", None)
+    already = conn.execute(
+        sa.text("SELECT 1 FROM quarantine.rejected_drop WHERE drop_id=:d AND reason=:r"),
+        {"d": drop.drop_id, "r": reason},
+    ).first()
+    if already:  # a rerun of a refused night: recorded and alerted once already
+        return DropReport(drop.source_id, drop.night, status, reason=reason)
+    conn.execute(
+        sa.text("UPDATE raw.drop SET status=:st, reason=:r, finished_at=now() WHERE drop_id=:d"),
+        {"st": status, "r": reason, "d": drop.drop_id},
+    )
+    qid = conn.execute(
+        sa.text(
+            "INSERT INTO quarantine.rejected_drop (source_id, extract_date, drop_id, file_name, line_no, reason, "
+            "dag_run_id) VALUES (:s, :n, :d, :f, :l, :r, :run) RETURNING id"
+        ),
+        {"s": drop.source_id, "n": drop.night, "d": drop.drop_id, "f": file_name, "l": line_no, "r": reason,
+         "run": dag_run_id},
+    ).scalar_one()
+    where = f"{file_name}, line {line_no}" if line_no else (file_name or "drop")
+    raise_alert(conn, Alert(
+        kind="seq_gap" if status == "held" else "drop_rejected",
+        severity="error",
+        message=f"drop {status}, nothing loaded ({where}): {reason}",
+        source_id=drop.source_id, extract_date=drop.night,
+        quarantine_ref=f"quarantine.rejected_drop id={qid}; archived drop_id={drop.drop_id}",
+        dag_id=dag_id, dag_run_id=dag_run_id,
+    ))
+    return DropReport(drop.source_id, drop.night, status, reason=reason)
+
+
+def _previous_rows(conn: Connection, source_id: str, night: dt.date) -> int | None:
+    return conn.execute(
+        sa.text(
+            "SELECT rows_received FROM staging.load WHERE source_id=:s AND extract_date<:n AND status='loaded' "
+            "ORDER BY extract_date DESC, load_id DESC LIMIT 1"
+        ),
+        {"s": source_id, "n": night},
+    ).scalar()
+
+
+def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.ArchivedFile,
+               declared_rows: int | None, max_bad_share: float, max_volume_change: float,
+               dag_run_id: str | None) -> tuple[FileReport, set[str]]:
+    """Parse, validate and stage one file; return its report and the keys it mentioned."""
+    load_id = _start_load(conn, drop, f, dag_run_id)
+    with drops.open_archived(f.archive_uri) as fh:
+        parsed = parse_file(contract, fh, f.name)  # raises FileRejected for a broken file
+    rows = parsed.rows
+    outcome = validate(
+        contract, rows, extract_date=drop.night, manifest_rows=declared_rows,
+        previous_rows=_previous_rows(conn, drop.source_id, drop.night),
+        problems=parsed.problems, max_bad_row_share=max_bad_share, max_volume_change=max_volume_change,
+    )
+    conn.execute(
+        sa.text(
+            "INSERT INTO audit.validation (load_id, source_id, extract_date, file_name, suite, success, "
+            "rows_evaluated, rows_failed, summary, dag_run_id) VALUES (:l, :s, :n, :f, :suite, :ok, :ev, :bad, "
+            "CAST(:summary AS jsonb), :run)"
+        ),
+        {"l": load_id, "s": drop.source_id, "n": drop.night, "f": f.name, "suite": outcome.suite_name,
+         "ok": outcome.success, "ev": len(rows), "bad": len(outcome.row_failures),
+         "summary": json.dumps(outcome.summary, default=str), "run": dag_run_id},
+    )
+    if outcome.drop_failures:
+        raise drops.DropRejected("; ".join(outcome.drop_failures), f.name)
+
+    failed = rows["line_no"].isin(list(outcome.row_failures))
+    good = _staging_frame(rows[~failed], load_id)
+    bad = rows[failed]
+    _copy(conn, "staging.record", STAGING_COLUMNS, good)
+    if not bad.empty:
+        quarantined = pd.DataFrame({
+            "load_id": load_id,
+            "source_id": drop.source_id,
+            "file_name": f.name,
+            "sha256": f.sha256,
+            "line_no": bad["line_no"].to_numpy(),
+            "reasons": [
+                "{" + ",".join(json.dumps(r, ensure_ascii=False) for r in outcome.row_failures[n]) + "}"
+                for n in bad["line_no"]
+            ],
+            "record": bad.drop(columns=["line_no"]).to_json(orient="records", lines=True, force_ascii=False,
+                                                              date_format="iso").splitlines(),
+        })
+        _copy(conn, "quarantine.rejected_row",
+              ["load_id", "source_id", "file_name", "sha256", "line_no", "reasons", "record"], quarantined)
+    report = FileReport(f.name, "loaded", len(rows), len(good), len(bad), load_id)
+    _finish_load(conn, load_id, report)
+    seen = set(rows["record_key"].dropna().astype(str))
+    return report, seen
+
+
+_MERGE_COLUMNS = ", ".join(CANONICAL_FIELDS + ["attributes", "row_hash"])
+_MERGE_SET = ", ".join(f"{c} = excluded.{c}" for c in CANONICAL_FIELDS + ["attributes", "row_hash"])
+
+
+def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: int) -> None:
+    """Upsert the load's rows into ``core.source_record``, versioning every change (set-based)."""
+    latest = """
+        SELECT DISTINCT ON (s.record_key) s.*
+        FROM staging.record s WHERE s.load_id = :l
+        ORDER BY s.record_key, s.line_no DESC
+    """
+    conn.execute(sa.text(f"""
+        INSERT INTO core.source_record_version (source_id, record_key, valid_from, load_id, change, {_MERGE_COLUMNS})
+        SELECT :src, s.record_key, :night, :l,
+               CASE WHEN s.op = 'D' THEN 'withdrawn'
+                    WHEN c.record_key IS NULL THEN 'new'
+                    WHEN c.withdrawn_on IS NOT NULL THEN 'reinstated'
+                    ELSE 'changed' END,
+               {", ".join("s." + c for c in CANONICAL_FIELDS + ["attributes", "row_hash"])}
+        FROM ({latest}) s
+        LEFT JOIN core.source_record c ON c.source_id = :src AND c.record_key = s.record_key
+        WHERE c.record_key IS NULL OR c.row_hash <> s.row_hash
+           OR (c.withdrawn_on IS NOT NULL AND s.op IS DISTINCT FROM 'D')
+    """), {"src": source_id, "night": night, "l": load_id})  # noqa: S608 (only our own column names)
+    conn.execute(sa.text(f"""
+        INSERT INTO core.source_record AS c (source_id, record_key, {_MERGE_COLUMNS},
+                                             first_seen_on, last_seen_on, withdrawn_on, withdrawn_reason, last_load_id)
+        SELECT :src, s.record_key, {_MERGE_COLUMNS}, :night, :night,
+               CASE WHEN s.op = 'D' THEN CAST(:night AS date) END,
+               CASE WHEN s.op = 'D' THEN 'withdrawn by the source (op=D)' END, :l
+        FROM ({latest}) s
+        ON CONFLICT (source_id, record_key) DO UPDATE SET {_MERGE_SET},
+            last_seen_on = excluded.last_seen_on,
+            withdrawn_on = excluded.withdrawn_on,
+            withdrawn_reason = excluded.withdrawn_reason,
+            last_load_id = excluded.last_load_id
+    """), {"src": source_id, "night": night, "l": load_id})  # noqa: S608
+
+
+def _withdraw_absent(conn: Connection, source_id: str, night: dt.date, load_ids: list[int],
+                     seen_keys: set[str]) -> int:
+    """Full snapshots: a record absent from tonight's snapshot is withdrawn (kept, never deleted)."""
+    conn.execute(sa.text("CREATE TEMPORARY TABLE IF NOT EXISTS seen_key (record_key text PRIMARY KEY) ON COMMIT DROP"))
+    conn.execute(sa.text("TRUNCATE seen_key"))
+    _copy(conn, "seen_key", ["record_key"], pd.DataFrame({"record_key": sorted(seen_keys)}))
+    withdrawn = conn.execute(sa.text("""
+        UPDATE core.source_record c
+        SET withdrawn_on = :night, withdrawn_reason = 'absent from the full snapshot', last_load_id = :l
+        WHERE c.source_id = :src AND c.withdrawn_on IS NULL
+          AND NOT EXISTS (SELECT 1 FROM seen_key k WHERE k.record_key = c.record_key)
+        RETURNING c.record_key
+    """), {"src": source_id, "night": night, "l": load_ids[-1]}).scalars().all()
+    if withdrawn:
+        conn.execute(sa.text(f"""
+            INSERT INTO core.source_record_version (source_id, record_key, valid_from, load_id, change, {_MERGE_COLUMNS})
+            SELECT c.source_id, c.record_key, :night, :l, 'withdrawn', {_MERGE_COLUMNS}
+            FROM core.source_record c
+            WHERE c.source_id = :src AND c.withdrawn_on = :night AND c.last_load_id = :l
+              AND c.withdrawn_reason = 'absent from the full snapshot'
+            ON CONFLICT DO NOTHING
+        """), {"src": source_id, "night": night, "l": load_ids[-1]})  # noqa: S608
+    return len(withdrawn)
+
+
+def load_drop(engine: Engine, contract: Contract, drop: drops.Drop, *, max_bad_row_share: float = 0.10,
+              max_volume_change: float = 0.50, dag_id: str | None = None,
+              dag_run_id: str | None = None) -> DropReport:
+    """Load every file of a verified drop; a repeat of a loaded drop changes nothing."""
+    report = DropReport(drop.source_id, drop.night, "loaded")
+    if drop.status == "loaded":
+        report.status = "skipped"
+        return report
+    with engine.begin() as conn:
+        if contract.cadence == "delta":
+            last = _last_applied_seq(conn, drop.source_id)
+            if drop.seq is None:
+                return reject_drop(conn, drop, drops.DropRejected("delta drop without a seq in its manifest",
+                                                                  "manifest.json"), dag_id=dag_id,
+                                   dag_run_id=dag_run_id)
+            if last is not None and drop.seq <= last:
+                conn.execute(sa.text("UPDATE raw.drop SET status='loaded', reason=:r, finished_at=now() "
+                                     "WHERE drop_id=:d"), {"r": f"seq {drop.seq} already applied", "d": drop.drop_id})
+                report.status, report.reason = "skipped", f"seq {drop.seq} already applied"
+                return report
+            if last is not None and drop.seq != last + 1:
+                return reject_drop(conn, drop, drops.DropRejected(
+                    f"register seq gap: last applied {last}, received {drop.seq}; "
+                    f"missing {last + 1}..{drop.seq - 1}", "manifest.json"),
+                    status="held", dag_id=dag_id, dag_run_id=dag_run_id)
+
+    declared = {f["name"]: f.get("rows") for f in drop.manifest.get("files", [])}
+    load_ids: list[int] = []
+    seen: set[str] = set()
+    try:
+        with engine.begin() as conn:
+            for f in sorted(drop.files, key=lambda f: f.name):
+                done = conn.execute(
+                    sa.text("SELECT load_id FROM staging.load WHERE sha256=:sha AND status='loaded'"), {"sha": f.sha256}
+                ).scalar()
+                if done:
+                    report.files.append(FileReport(f.name, "skipped_duplicate", load_id=done,
+                                                   reason=f"content already loaded (load {done})"))
+                    continue
+                file_report, keys = _load_file(conn, contract, drop, f, declared.get(f.name), max_bad_row_share,
+                                               max_volume_change, dag_run_id)
+                report.files.append(file_report)
+                load_ids.append(file_report.load_id)
+                seen |= keys
+                _merge_into_core(conn, drop.source_id, drop.night, file_report.load_id)
+            if contract.cadence == "snapshot" and load_ids:
+                report.withdrawn = _withdraw_absent(conn, drop.source_id, drop.night, load_ids, seen)
+            if contract.cadence == "delta":
+                conn.execute(sa.text("INSERT INTO core.delta_applied (source_id, seq, drop_id) VALUES (:s, :q, :d)"),
+                             {"s": drop.source_id, "q": drop.seq, "d": drop.drop_id})
+            conn.execute(sa.text("UPDATE raw.drop SET status='loaded', finished_at=now() WHERE drop_id=:d"),
+                         {"d": drop.drop_id})
+            if report.rows_quarantined:
+                raise_alert(conn, Alert(
+                    kind="rows_quarantined", severity="warning",
+                    message=f"{report.rows_quarantined} row(s) failed validation and were quarantined; "
+                            f"{report.rows_loaded} loaded",
+                    source_id=drop.source_id, extract_date=drop.night, rows_affected=report.rows_quarantined,
+                    quarantine_ref=f"quarantine.rejected_row load_id in {load_ids}",
+                    dag_id=dag_id, dag_run_id=dag_run_id,
+                ))
+    except (drops.DropRejected, FileRejected) as exc:
+        with engine.begin() as conn:  # the file transaction rolled back; record why, in a new one
+            return reject_drop(conn, drop, exc, dag_id=dag_id, dag_run_id=dag_run_id)
+    return report
