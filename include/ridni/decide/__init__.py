@@ -1,0 +1,1 @@
+"""Deciding each person's category from the evidence of their linked source records (DOMAIN.md)."""

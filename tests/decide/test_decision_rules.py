@@ -1,0 +1,54 @@
+"""Every decision rule of DOMAIN.md as a named case (include/ridni/rules/decision_cases.yaml)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from ridni.decide.engine import decide, to_evidence
+from ridni.decide.rules import RULES_DIR, category_map, decision_rules
+
+CASES = yaml.safe_load((RULES_DIR / "decision_cases.yaml").read_text())
+
+
+def _evidence(case: dict) -> pd.DataFrame:
+    rows = [
+        {"person_id": 1, "source_id": e[0], "record_key": f"{e[0]}-{i}", "status": e[1],
+         "effective_date": str(e[2]), "withdrawn": len(e) > 3 and e[3] == "withdrawn",
+         "person_type": case.get("person_type", "military")}
+        for i, e in enumerate(case["evidence"])
+    ]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_case(name):
+    case = CASES[name]
+    previous = pd.DataFrame({"person_id": [1], "category": [case["previous"]]}) if "previous" in case else None
+    decision = decide(to_evidence(_evidence(case)), previous).iloc[0]
+    for field, expected in case["expect"].items():
+        assert decision[field] == expected, (name, field, decision.to_dict())
+
+
+def test_every_rule_has_a_case():
+    covered = {c["expect"]["rule"] for c in CASES.values()}
+    # the withdrawal rule shows in the cases whose evidence is withdrawn
+    assert any(any(len(e) > 3 for e in c["evidence"]) for c in CASES.values())
+    assert set(decision_rules()["rule"]) - {"withdrawn_evidence_ignored"} <= covered
+
+
+def test_every_source_status_of_the_contracts_has_a_category():
+    from ridni.contracts import all_contracts
+
+    mapped = set(map(tuple, category_map()[["source_id", "status"]].to_numpy()))
+    for contract in all_contracts():
+        for status in contract.status_values():
+            assert (contract.source_id, status) in mapped, (contract.source_id, status)
+
+
+def test_unknown_status_is_an_error_not_a_guess():
+    ev = pd.DataFrame([{"person_id": 1, "source_id": "ombudsman", "record_key": "x", "status": "vanished",
+                        "effective_date": "2024-01-01", "withdrawn": False, "person_type": "civilian"}])
+    with pytest.raises(ValueError, match="no category"):
+        to_evidence(ev)
