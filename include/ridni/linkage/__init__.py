@@ -1,0 +1,1 @@
+"""One person, many records: deterministic keys, then Splink, then clusters with stable person ids."""

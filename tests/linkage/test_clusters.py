@@ -1,0 +1,40 @@
+import numpy as np
+import pandas as pd
+
+from ridni.linkage.clusters import assign_person_ids, components
+
+
+def _ids(start):
+    counter = iter(range(start, start + 1000))
+    return lambda: next(counter)
+
+
+def test_components_join_transitively():
+    labels = components(5, np.array([0, 1]), np.array([1, 2]))
+    assert labels[0] == labels[1] == labels[2]
+    assert len({labels[0], labels[3], labels[4]}) == 3
+
+
+def test_ids_are_stable_and_new_records_join_existing_persons():
+    labels = np.array([0, 0, 1, 1])
+    previous = pd.Series([10.0, np.nan, 11.0, np.nan])
+    a = assign_person_ids(labels, previous, _ids(100))
+    assert a.person_of_record.tolist() == [10, 10, 11, 11]
+    assert a.new_persons == [] and a.merges == [] and a.splits == []
+
+
+def test_merge_keeps_the_person_with_most_records_and_logs_the_other():
+    labels = np.array([0, 0, 0])
+    previous = pd.Series([10.0, 10.0, 11.0])
+    a = assign_person_ids(labels, previous, _ids(100))
+    assert a.person_of_record.tolist() == [10, 10, 10]
+    assert a.merges == [(10, 11, 1)]
+
+
+def test_split_keeps_the_larger_piece_and_gives_the_rest_a_new_id():
+    labels = np.array([0, 0, 1])
+    previous = pd.Series([10.0, 10.0, 10.0])
+    a = assign_person_ids(labels, previous, _ids(100))
+    assert a.person_of_record.tolist() == [10, 10, 100]
+    assert a.new_persons == [100]
+    assert a.splits == [(10, 100, 1)]
