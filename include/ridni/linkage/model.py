@@ -1,0 +1,122 @@
+"""The probabilistic part of linkage: Splink 5 on DuckDB over the standardised records.
+
+Parameters are estimated from the data every run (u by random sampling, m by EM
+on two blocking rules, the prior from the deterministic keys); no weight is set
+by hand. Input columns are those of :func:`ridni.linkage.features.build`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import pandas as pd
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+log = logging.getLogger(__name__)
+
+# Candidate pairs: records that share one of these; the rest are never compared.
+BLOCKING_RULES = [
+    block_on("surname_key", "birth_year"),
+    block_on("first_key", "patronymic_key", "birth_year"),
+    block_on("surname_key", "first_key"),
+    block_on("birth_date", "first_key"),
+    block_on("birth_date", "surname_key"),
+]
+
+
+def _name(column: str, latin: str, label: str) -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name=label,
+        comparison_levels=[
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column),
+            cll.JaroWinklerLevel(latin, 0.94),
+            cll.JaroWinklerLevel(latin, 0.85),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _first_name() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="first_name",
+        comparison_levels=[
+            cll.NullLevel("first_key"),
+            cll.ExactMatchLevel("first_key"),
+            cll.ColumnsReversedLevel("first_key", "patronymic_key"),  # first name and patronymic swapped
+            cll.JaroWinklerLevel("first_lat", 0.92),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _birth_date() -> cl.CustomComparison:
+    both_full = "birth_precision_l = 'day' AND birth_precision_r = 'day'"
+    return cl.CustomComparison(
+        output_column_name="birth_date",
+        comparison_levels=[
+            cll.NullLevel("birth_year"),
+            cll.CustomLevel(f"{both_full} AND birth_date_l = birth_date_r", "exact date"),
+            cll.CustomLevel(
+                f"{both_full} AND birth_year_l = birth_year_r AND birth_month_l = birth_day_r "
+                "AND birth_day_l = birth_month_r",
+                "day and month swapped",
+            ),
+            cll.CustomLevel(
+                "birth_year_l = birth_year_r AND (birth_precision_l <> 'day' OR birth_precision_r <> 'day') "
+                "AND (birth_month_l IS NULL OR birth_month_r IS NULL OR birth_month_l = birth_month_r)",
+                "partial date consistent",
+            ),
+            cll.CustomLevel(
+                f"{both_full} AND abs(date_diff('day', CAST(birth_date_l AS DATE), "
+                "CAST(birth_date_r AS DATE))) <= 31",
+                "within a month (typo)",
+            ),
+            cll.CustomLevel("birth_year_l = birth_year_r", "same year"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def settings() -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            _name("surname_key", "surname_lat", "surname"),
+            _first_name(),
+            _name("patronymic_key", "patronymic_lat", "patronymic"),
+            _birth_date(),
+            cl.ExactMatch("sex"),
+            cl.ExactMatch("region"),
+        ],
+        blocking_rules_to_generate_predictions=BLOCKING_RULES,
+        retain_intermediate_calculation_columns=True,
+        additional_columns_to_retain=["source_id", "record_key"],
+    )
+
+
+@dataclass
+class Prediction:
+    pairs: pd.DataFrame  # unique_id_l, unique_id_r, match_probability, match_weight, gamma_* levels
+    comparisons: int  # candidate pairs scored (after blocking)
+
+
+def predict(features: pd.DataFrame, deterministic_rules: list, threshold: float = 0.5) -> Prediction:
+    """Train on ``features`` and score every blocked pair with probability >= ``threshold``."""
+    api = DuckDBAPI()
+    records = api.register(features, table_name="records")
+    linker = Linker(records, settings(), log_level=logging.WARNING)
+    linker.training.estimate_probability_two_random_records_match(deterministic_rules, recall=0.8)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("surname_key", "birth_year"), fix_u_probabilities=True
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("birth_date"), fix_u_probabilities=True
+    )
+    pairs = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
+    return Prediction(pairs, len(pairs))

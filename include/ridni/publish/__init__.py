@@ -1,0 +1,1 @@
+"""What headquarters reads: marts, suppression of small counts, and the nightly exports."""
