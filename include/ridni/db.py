@@ -7,12 +7,15 @@ demo runs on a machine with nothing but Python.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
@@ -70,6 +73,19 @@ def redacted(url: str) -> str:
 def transaction(engine: Engine) -> Iterator[Connection]:
     with engine.begin() as conn:
         yield conn
+
+
+def copy_frame(conn: Connection, table: str, columns: list[str], frame: pd.DataFrame) -> None:
+    """Bulk-load a frame with PostgreSQL COPY (CSV, NULL as an unquoted empty field)."""
+    if frame.empty:
+        return
+    buf = io.StringIO()
+    frame[columns].to_csv(buf, index=False, header=False, quoting=csv.QUOTE_MINIMAL, na_rep="")
+    buf.seek(0)
+    cols = ", ".join(columns)
+    cursor = conn.connection.driver_connection.cursor()
+    cursor.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '')", buf)
+
 
 
 def alembic_config(url: str):

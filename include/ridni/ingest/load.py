@@ -8,9 +8,7 @@ always; the database enforces it on ``staging.load``.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import logging
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ridni.alerts import Alert, raise_alert
 from ridni.contracts import Contract
+from ridni.db import copy_frame
 from ridni.ingest import drops
 from ridni.ingest.parse import FileRejected, parse_file
 from ridni.ingest.validate import validate
@@ -63,18 +62,6 @@ class DropReport:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
-
-
-def _copy(conn: Connection, table: str, columns: list[str], frame: pd.DataFrame) -> None:
-    """Bulk-load a frame with PostgreSQL COPY (CSV, NULL as an unquoted empty field)."""
-    if frame.empty:
-        return
-    buf = io.StringIO()
-    frame[columns].to_csv(buf, index=False, header=False, quoting=csv.QUOTE_MINIMAL, na_rep="")
-    buf.seek(0)
-    cols = ", ".join(columns)
-    cursor = conn.connection.driver_connection.cursor()
-    cursor.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '')", buf)
 
 
 def _with_row_hash(rows: pd.DataFrame) -> pd.DataFrame:
@@ -199,7 +186,7 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
     failed = rows["line_no"].isin(list(outcome.row_failures))
     good = _staging_frame(rows[~failed], load_id)
     bad = rows[failed]
-    _copy(conn, "staging.record", STAGING_COLUMNS, good)
+    copy_frame(conn, "staging.record", STAGING_COLUMNS, good)
     if not bad.empty:
         quarantined = pd.DataFrame({
             "load_id": load_id,
@@ -214,7 +201,7 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
             "record": bad.drop(columns=["line_no"]).to_json(orient="records", lines=True, force_ascii=False,
                                                               date_format="iso").splitlines(),
         })
-        _copy(conn, "quarantine.rejected_row",
+        copy_frame(conn, "quarantine.rejected_row",
               ["load_id", "source_id", "file_name", "sha256", "line_no", "reasons", "record"], quarantined)
     report = FileReport(f.name, "loaded", len(rows), len(good), len(bad), load_id)
     _finish_load(conn, load_id, report)
@@ -266,7 +253,7 @@ def _withdraw_absent(conn: Connection, source_id: str, night: dt.date, load_ids:
     """Full snapshots: a record absent from tonight's snapshot is withdrawn (kept, never deleted)."""
     conn.execute(sa.text("CREATE TEMPORARY TABLE IF NOT EXISTS seen_key (record_key text PRIMARY KEY) ON COMMIT DROP"))
     conn.execute(sa.text("TRUNCATE seen_key"))
-    _copy(conn, "seen_key", ["record_key"], pd.DataFrame({"record_key": sorted(seen_keys)}))
+    copy_frame(conn, "seen_key", ["record_key"], pd.DataFrame({"record_key": sorted(seen_keys)}))
     withdrawn = conn.execute(sa.text("""
         UPDATE core.source_record c
         SET withdrawn_on = :night, withdrawn_reason = 'absent from the full snapshot', last_load_id = :l
