@@ -1,0 +1,58 @@
+"""Pseudonymous person ids for everything analysts read: a keyed hash (HMAC-SHA256) of the person id.
+
+Stable across nights for one key, not reversible without it. The key comes from the Airflow
+connection ``ridni_pseudonym_key`` (its password) or ``RIDNI_PSEUDONYM_KEY``; the demo makes a
+random one in ``var/`` (never in the repository). Rotating the key changes every pseudonym at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+import pandas as pd
+
+from ridni.config import settings
+
+PREFIX = "P-"
+
+
+def pseudonym_key() -> bytes:
+    key = os.environ.get("RIDNI_PSEUDONYM_KEY")
+    if not key:
+        try:
+            from airflow.sdk import Connection
+
+            key = Connection.get("ridni_pseudonym_key").password
+        except Exception:  # no Airflow, or the connection is not defined
+            key = None
+    if not key:
+        path = Path(settings().data_dir) / "pseudonym.key"  # local demo only
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        key = path.read_text().strip()
+    return key.encode()
+
+
+def pseudonymise(values: pd.Series, key: bytes | None = None, prefix: str = PREFIX) -> pd.Series:
+    """Keyed hash of each value (person ids, or record references); missing values stay missing."""
+    key = key or pseudonym_key()
+    return values.map(
+        lambda v: None if pd.isna(v) else prefix + hmac.new(key, str(v).encode(), hashlib.sha256).hexdigest()[:16]
+    )
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) with a quote."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            s = out[col].astype("string")
+            risky = s.str.match(r"^[=+\-@\t\r]").fillna(False)
+            out[col] = s.where(~risky, "'" + s)
+    return out

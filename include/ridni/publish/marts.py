@@ -1,0 +1,145 @@
+"""The marts for one night, rebuilt from ``core`` (a rerun or backfill of the night gives the same rows)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ridni.db import copy_frame
+from ridni.decide.rules import CATEGORIES
+from ridni.privacy import pseudonymise
+from ridni.publish.suppression import suppress
+
+# DOMAIN.md: the groups headquarters reads first, in this order.
+HEADLINE = [
+    ("all missing", ["missing"]),
+    ("confirmed captive servicemembers", ["captive_pow"]),
+    ("confirmed civilians held", ["civilian_detained", "enforced_disappearance", "illegally_convicted"]),
+    ("confirmed civilians held, ICRC-confirmed", None),  # the icrc_confirmed flag among the group above
+    ("deported children", ["deported_child"]),
+    ("returned", ["returned"]),
+]
+CIVILIANS_HELD = HEADLINE[2][1]
+AGE_BANDS = [(0, 17, "0-17"), (18, 29, "18-29"), (30, 44, "30-44"), (45, 59, "45-59"), (60, 200, "60+")]
+
+STATUS_ON_NIGHT = """
+    SELECT s.* FROM core.person_status s
+    WHERE s.valid_from <= :n AND (s.valid_to IS NULL OR s.valid_to > :n) AND s.category IS NOT NULL
+"""
+
+
+def age_band(birth_year: pd.Series, night: dt.date) -> pd.Series:
+    age = night.year - pd.to_numeric(birth_year, errors="coerce")
+    out = pd.Series("unknown", index=birth_year.index, dtype="string")
+    for lo, hi, label in AGE_BANDS:
+        out[(age >= lo) & (age <= hi)] = label
+    return out
+
+
+def _counts(status: pd.DataFrame, night: dt.date, threshold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    s = status.assign(
+        region=status["region"].fillna("unknown"), sex=status["sex"].fillna("unknown"),
+        age_band=age_band(status["birth_year"], night),
+    )
+    dims = ["category", "person_type", "region", "sex", "age_band"]
+    cube = s.groupby(dims, dropna=False).size().rename("count_value").reset_index()
+    cube = suppress(cube, [["category"], ["category", "person_type"]], threshold=threshold)
+    totals = s.groupby("category").size().reindex(list(CATEGORIES), fill_value=0).rename("count_value")
+    totals = totals.reset_index()
+    totals["group"] = np.where(totals["category"].isin(CIVILIANS_HELD), "civilians_held", totals["category"])
+    totals = suppress(totals, [["group"]], threshold=threshold)
+    return cube.assign(night=night), totals.assign(night=night)
+
+
+def build_marts(engine: Engine, night: dt.date, *, threshold: int = 5, dag_run_id: str | None = None) -> dict:
+    with engine.begin() as conn:
+        for table in ("category_counts", "category_totals", "headline", "change_log", "reconciliation",
+                      "review_queue_size"):
+            conn.execute(sa.text(f"DELETE FROM marts.{table} WHERE night = :n"), {"n": night})  # noqa: S608
+        status = pd.read_sql(sa.text(STATUS_ON_NIGHT), conn, params={"n": night})
+        cube, totals = _counts(status, night, threshold)
+        copy_frame(conn, "marts.category_counts",
+                   ["night", "category", "person_type", "region", "sex", "age_band", "count_value", "suppressed",
+                    "suppression"],
+                   cube.assign(count_value=cube["count_value"].where(~cube["suppressed"]).astype("Int64")))
+        copy_frame(conn, "marts.category_totals", ["night", "category", "count_value", "suppressed"],
+                   totals.assign(count_value=totals["count_value"].where(~totals["suppressed"]).astype("Int64")))
+
+        previous = dict(conn.execute(sa.text(
+            "SELECT grp, count_value FROM marts.headline WHERE night = "
+            "(SELECT max(night) FROM marts.headline WHERE night < :n)"), {"n": night}).all())
+        by_cat = status.groupby("category").size()
+        held = status[status["category"].isin(CIVILIANS_HELD)]
+        rows = []
+        for ord_, (grp, cats) in enumerate(HEADLINE):
+            value = int(held["icrc_confirmed"].sum()) if cats is None else int(by_cat.reindex(cats).fillna(0).sum())
+            value = value if value == 0 or value >= threshold else None
+            prev = previous.get(grp)
+            rows.append({"night": night, "ord": ord_, "grp": grp, "count_value": value, "previous_value": prev,
+                         "change": None if value is None or prev is None else value - prev})
+        copy_frame(conn, "marts.headline", ["night", "ord", "grp", "count_value", "previous_value", "change"],
+                   pd.DataFrame(rows).astype({"count_value": "Int64", "previous_value": "Int64", "change": "Int64"}))
+
+        changes = _change_log(conn, night, dag_run_id)
+        copy_frame(conn, "marts.change_log", list(changes.columns), changes)
+        recon = _reconciliation(conn, night)
+        copy_frame(conn, "marts.reconciliation", list(recon.columns), recon)
+        queue = conn.execute(sa.text("SELECT count(*) FROM core.review_pair WHERE decision IS NULL")).scalar()
+        conn.execute(sa.text(
+            "INSERT INTO marts.review_queue_size (night, linkage_pairs, category_conflicts) VALUES (:n, :q, :c)"),
+            {"n": night, "q": queue, "c": int(status["needs_review"].sum())})
+    return {"persons": len(status), "changes": len(changes)}
+
+
+def _change_log(conn, night: dt.date, dag_run_id: str | None) -> pd.DataFrame:
+    moves = pd.read_sql(sa.text("""
+        SELECT s.person_id, p.category AS from_category, s.category AS to_category, s.effective_date,
+               s.evidence_source_id AS evidence_source, s.evidence_record_key AS evidence_record, s.rule,
+               p.person_id IS NULL AS is_new,
+               EXISTS (SELECT 1 FROM core.person_link l JOIN core.source_record_version v USING (source_id, record_key)
+                       WHERE l.person_id = s.person_id AND v.valid_from = :n AND v.change = 'withdrawn') AS withdrawal
+        FROM core.person_status s
+        LEFT JOIN core.person_status p ON p.person_id = s.person_id AND p.valid_to = s.valid_from
+        WHERE s.valid_from = :n AND (p.person_id IS NULL OR p.category IS DISTINCT FROM s.category)
+    """), conn, params={"n": night})
+    moves["change"] = np.select([moves["is_new"], moves["withdrawal"]], ["new_person", "withdrawal"],
+                                "category_change")
+    events = pd.read_sql(sa.text(
+        "SELECT person_id, kind AS change, other_person_id FROM core.person_event "
+        "WHERE night = :n AND kind IN ('merge', 'split')"), conn, params={"n": night})
+    out = pd.concat([moves, events], ignore_index=True)
+    out["pseudo_id"] = pseudonymise(out["person_id"].astype("int64"))
+    # evidence records are named by source and a keyed hash of their key: no identifiers for analysts
+    reference = out["evidence_source"].astype("string") + "/" + out["evidence_record"].astype("string")
+    out["evidence_record"] = pseudonymise(reference, prefix="R-")
+    out["night"] = night
+    out["dag_run_id"] = dag_run_id
+    cols = ["night", "pseudo_id", "change", "from_category", "to_category", "effective_date", "evidence_source",
+            "evidence_record", "rule", "dag_run_id"]
+    return out[cols].sort_values(["change", "pseudo_id"], ignore_index=True)
+
+
+def _reconciliation(conn, night: dt.date) -> pd.DataFrame:
+    """Per source: its own count per category next to the warehouse's count for the same persons."""
+    ev = pd.read_sql(sa.text("SELECT person_id, source_id, category FROM core.evidence"), conn)
+    status = pd.read_sql(sa.text("SELECT person_id, category AS decided FROM (" + STATUS_ON_NIGHT + ") s"),  # noqa: S608
+                         conn, params={"n": night})
+    ev = ev.merge(status, on="person_id", how="left")
+    sources_per_person = ev.groupby("person_id")["source_id"].nunique()
+    ev["only_here"] = ev["person_id"].map(sources_per_person) == 1
+    per = ev.drop_duplicates(["source_id", "person_id", "category"])
+    g = per.groupby(["source_id", "category"])
+    out = pd.DataFrame({
+        "source_count": g["person_id"].nunique(),
+        "only_in_source": g.apply(lambda d: d.loc[d["only_here"], "person_id"].nunique(), include_groups=False),
+        "disagreeing": g.apply(lambda d: d.loc[d["category"] != d["decided"], "person_id"].nunique(),
+                               include_groups=False),
+    }).reset_index()
+    decided = per.drop_duplicates(["source_id", "person_id"]).groupby(["source_id", "decided"])["person_id"].nunique()
+    out["warehouse_count"] = [decided.get((s, c), 0) for s, c in zip(out["source_id"], out["category"], strict=True)]
+    out["night"] = night
+    return out[["night", "source_id", "category", "source_count", "warehouse_count", "only_in_source", "disagreeing"]]
