@@ -1,0 +1,145 @@
+"""The night's exports for headquarters: counts and change log as CSV, XLSX and Parquet, the headline,
+the reconciliation, a one-page summary, and a manifest; published atomically.
+
+Every file of a night is written into a hidden folder next to the target, then the folder is renamed
+into place: readers see all of a night's files or none. Output is byte-identical for identical marts
+(sorted rows, fixed XLSX timestamps), so a rerun of a night changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+import xlsxwriter
+from sqlalchemy.engine import Engine
+
+from ridni.privacy import neutralise_formulas
+
+TABLES = {
+    "counts": ("SELECT category, person_type, region, sex, age_band, "
+               "CASE WHEN suppressed THEN '<5' ELSE count_value::text END AS count "
+               "FROM marts.category_counts WHERE night = :n ORDER BY 1, 2, 3, 4, 5"),
+    "change_log": ("SELECT pseudo_id, change, from_category, to_category, effective_date, evidence_source, "
+                   "evidence_record, rule FROM marts.change_log WHERE night = :n "
+                   "ORDER BY (from_category = 'missing' AND to_category <> 'missing') DESC NULLS LAST, change, pseudo_id"),
+    "headline": ("SELECT grp AS \"group\", count_value AS count, previous_value AS previous, change "
+                 "FROM marts.headline WHERE night = :n ORDER BY ord"),
+    "reconciliation": ("SELECT source_id, category, source_count, warehouse_count, only_in_source, disagreeing "
+                       "FROM marts.reconciliation WHERE night = :n ORDER BY 1, 2"),
+}
+MULTI_FORMAT = {"counts", "change_log"}  # also as XLSX and Parquet
+FILE_MODE = 0o640  # owner and group only
+FIXED_CREATED = dt.datetime(2022, 2, 24)  # XLSX metadata date: constant, so reruns are byte-identical
+
+
+def _write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    workbook.set_properties({"created": FIXED_CREATED, "title": f"ridni {sheet}"})
+    ws = workbook.add_worksheet(sheet[:31])
+    ws.write_row(0, 0, list(frame.columns))
+    for r, row in enumerate(frame.astype(object).where(frame.notna(), None).itertuples(index=False), start=1):
+        ws.write_row(r, 0, ["" if v is None else (v.isoformat() if isinstance(v, dt.date) else v) for v in row])
+    workbook.close()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _quality(engine: Engine, night: dt.date) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(sa.text("""
+            SELECT c.source_id,
+                   COALESCE(d.status, 'no drop') AS drop_status,
+                   COALESCE(sum(l.rows_loaded), 0) AS rows_loaded,
+                   COALESCE(sum(l.rows_quarantined), 0) AS rows_quarantined
+            FROM (SELECT DISTINCT source_id FROM raw.drop) c
+            LEFT JOIN LATERAL (SELECT drop_id, status FROM raw.drop WHERE source_id = c.source_id
+                               AND extract_date = :n ORDER BY drop_id DESC LIMIT 1) d ON true
+            LEFT JOIN staging.load l ON l.drop_id = d.drop_id AND l.status = 'loaded'
+            GROUP BY c.source_id, d.status ORDER BY c.source_id
+        """), conn, params={"n": night})
+
+
+def _summary_html(night: dt.date, frames: dict[str, pd.DataFrame], quality: pd.DataFrame) -> str:
+    def table(frame: pd.DataFrame) -> str:
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in row) + "</tr>"
+            for row in frame.itertuples(index=False)
+        )
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    log = frames["change_log"]
+    out_of_missing = log[(log["from_category"] == "missing") & log["to_category"].notna()
+                         & (log["to_category"] != "missing")]
+    moves = out_of_missing.groupby("to_category").size().rename("persons").reset_index()
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ridni {night}</title>
+<style>body{{font-family:sans-serif;max-width:60em}}td,th{{border:1px solid #ccc;padding:2px 6px}}
+table{{border-collapse:collapse;margin-bottom:1em}}</style></head><body>
+<h1>Situation on {night}</h1>
+<h2>Headline (change since the previous night)</h2>{table(frames["headline"])}
+<h2>Moves out of missing tonight</h2>{table(moves)}
+<h2>Data quality by source</h2>{table(quality)}
+<p>Counts from 1 to 4 are shown as &lt;5 (with complementary suppression). Persons appear only by
+pseudonymous id. Files: counts, change_log (CSV, XLSX, Parquet), headline, reconciliation (CSV).</p>
+</body></html>
+"""
+
+
+def publish_night(engine: Engine, night: dt.date, exports: str | os.PathLike) -> Path:
+    """Write the night's exports and swap them into ``<exports>/<night>/`` in one rename."""
+    root = Path(exports)
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / night.isoformat()
+    work = Path(tempfile.mkdtemp(prefix=f".{night.isoformat()}-", dir=root))
+    try:
+        frames: dict[str, pd.DataFrame] = {}
+        with engine.connect() as conn:
+            for name, query in TABLES.items():
+                frames[name] = pd.read_sql(sa.text(query), conn, params={"n": night})
+        files = []
+        for name, frame in frames.items():
+            safe = neutralise_formulas(frame)
+            safe.to_csv(work / f"{name}.csv", index=False, lineterminator="\n")
+            files.append(f"{name}.csv")
+            if name in MULTI_FORMAT:
+                _write_xlsx(safe, work / f"{name}.xlsx", name)
+                frame.astype("string").to_parquet(work / f"{name}.parquet", index=False)
+                files += [f"{name}.xlsx", f"{name}.parquet"]
+        (work / "summary.html").write_text(_summary_html(night, frames, _quality(engine, night)), encoding="utf-8")
+        files.append("summary.html")
+        manifest = {
+            "night": night.isoformat(),
+            "files": [{"name": f, "sha256": _sha256(work / f), "bytes": (work / f).stat().st_size}
+                      for f in sorted(files)],
+        }
+        (work / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        for f in work.iterdir():
+            f.chmod(FILE_MODE)
+        work.chmod(0o750)
+        if target.exists():
+            old = root / f".{night.isoformat()}-replaced"
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+            work.rename(target)
+            shutil.rmtree(old)
+        else:
+            work.rename(target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO audit.publication (night, folder, manifest) VALUES (:n, :f, CAST(:m AS jsonb)) "
+            "ON CONFLICT (night, folder) DO UPDATE SET manifest = excluded.manifest, published_at = now()"),
+            {"n": night, "f": str(target), "m": json.dumps(manifest)})
+    return target
