@@ -46,7 +46,6 @@ def _first_name() -> cl.CustomComparison:
         comparison_levels=[
             cll.NullLevel("first_key"),
             cll.ExactMatchLevel("first_key"),
-            cll.ColumnsReversedLevel("first_key", "patronymic_key"),  # first name and patronymic swapped
             cll.JaroWinklerLevel("first_lat", 0.92),
             cll.ElseLevel(),
         ],
@@ -86,7 +85,7 @@ def settings() -> SettingsCreator:
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         comparisons=[
-            _name("surname_key", "surname_lat", "surname"),
+            _name("surname_key", "surname_key", "surname"),
             _first_name(),
             _name("patronymic_key", "patronymic_lat", "patronymic"),
             _birth_date(),
