@@ -37,7 +37,7 @@ def build_features(records: pd.DataFrame) -> pd.DataFrame:
     start = birth["start"]
     day = birth["precision"] == "day"
     rnokpp = r["rnokpp"].astype("string").str.strip()
-    valid = rnokpp.map(lambda v: bool(v) and is_valid(str(v)), na_action="ignore").fillna(False).astype(bool)
+    valid = pd.Series([isinstance(v, str) and is_valid(v) for v in rnokpp.astype(object)], index=r.index)
 
     out = pd.DataFrame({
         "source_id": r["source_id"],

@@ -80,7 +80,18 @@ def _birth_date() -> cl.CustomComparison:
     )
 
 
-def settings() -> SettingsCreator:
+def _extra(column: str, kind: str):
+    """A comparison for a field outside the ridni vocabulary (used by the FEBRL field mapping)."""
+    if kind == "id":
+        return cl.LevenshteinAtThresholds(column, [1, 2])
+    if kind == "text":
+        return cl.JaroWinklerAtThresholds(column, [0.95, 0.88])
+    return cl.ExactMatch(column)
+
+
+def settings(extra_fields: dict[str, str] | None = None, blocking_rules: list | None = None) -> SettingsCreator:
+    """The model: the ridni name/date/sex/region comparisons, plus ``extra_fields`` {column: id|text|exact}."""
+    extra = [_extra(c, k) for c, k in (extra_fields or {}).items()]
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
@@ -91,8 +102,9 @@ def settings() -> SettingsCreator:
             _birth_date(),
             cl.ExactMatch("sex"),
             cl.ExactMatch("region"),
+            *extra,
         ],
-        blocking_rules_to_generate_predictions=BLOCKING_RULES,
+        blocking_rules_to_generate_predictions=blocking_rules or BLOCKING_RULES,
         retain_intermediate_calculation_columns=True,
         additional_columns_to_retain=["source_id", "record_key"],
     )
@@ -104,11 +116,12 @@ class Prediction:
     comparisons: int  # candidate pairs scored (after blocking)
 
 
-def predict(features: pd.DataFrame, deterministic_rules: list, threshold: float = 0.5) -> Prediction:
+def predict(features: pd.DataFrame, deterministic_rules: list, threshold: float = 0.5,
+            extra_fields: dict[str, str] | None = None, blocking_rules: list | None = None) -> Prediction:
     """Train on ``features`` and score every blocked pair with probability >= ``threshold``."""
     api = DuckDBAPI()
     records = api.register(features, table_name="records")
-    linker = Linker(records, settings(), log_level=logging.WARNING)
+    linker = Linker(records, settings(extra_fields, blocking_rules), log_level=logging.WARNING)
     linker.training.estimate_probability_two_random_records_match(deterministic_rules, recall=0.8)
     linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=1)
     linker.training.estimate_parameters_using_expectation_maximisation(
