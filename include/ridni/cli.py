@@ -42,6 +42,29 @@ def _demo(args) -> int:
     return run_demo(persons=args.persons, nights=args.nights, seed=args.seed)
 
 
+def _explain(args) -> int:
+    """Why a person is in their category: the records, how each was linked, which one decided."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    url, _ = db.resolve_url()
+    with db.make_engine(url).connect() as conn:
+        rows = pd.read_sql(sa.text("SELECT * FROM core.person_explanation WHERE person_id = :p "
+                                   "ORDER BY decisive DESC, effective_date DESC NULLS LAST"),
+                           conn, params={"p": args.person_id})
+    if rows.empty:
+        print(f"no current status for person {args.person_id}")
+        return 1
+    head = rows.iloc[0]
+    print(f"person {args.person_id}: {head.category} ({head.person_type}), rule {head.decision_rule}, "
+          f"decided {head.decided_on}, ICRC-confirmed {head.icrc_confirmed}"
+          + (", ON THE REVIEW LIST" if head.needs_review else ""))
+    cols = ["decisive", "source_id", "record_key", "source_status", "evidence_category", "effective_date",
+            "withdrawn_on", "link_rule", "match_probability"]
+    print(rows[cols].to_string(index=False))
+    return 0
+
+
 def _docs(args) -> int:
     from ridni.contracts.docs import write_sources_doc
 
@@ -69,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nights", type=int, default=1)
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser("explain", help="explain a person's current category (records, links, rule)")
+    p.add_argument("person_id", type=int)
+    p.set_defaults(func=_explain)
 
     p = sub.add_parser("docs", help="regenerate docs/sources.md from the source contracts")
     p.set_defaults(func=_docs)

@@ -105,11 +105,29 @@ def upgrade() -> None:
         PRIMARY KEY (person_id, valid_from)
     );
     CREATE UNIQUE INDEX person_status_current ON core.person_status (person_id) WHERE valid_to IS NULL;
+
+    -- One query explains a person's current category: every linked record, how it was linked,
+    -- what evidence it gives, and which record and rule decided.
+    CREATE VIEW core.person_explanation AS
+    SELECT s.person_id, s.category, s.person_type, s.icrc_confirmed, s.rule AS decision_rule,
+           s.valid_from AS decided_on, s.needs_review,
+           l.source_id, l.record_key, l.rule AS link_rule, l.match_probability, l.explanation AS link_explanation,
+           r.withdrawn_on, r.withdrawn_reason, r.status AS source_status,
+           e.category AS evidence_category, e.effective_date, e.authority,
+           (l.source_id = s.evidence_source_id AND l.record_key = s.evidence_record_key) AS decisive,
+           (l.source_id = s.conflict_source_id AND l.record_key = s.conflict_record_key) AS in_conflict
+    FROM core.person_status s
+    JOIN core.person_link l ON l.person_id = s.person_id
+    JOIN core.source_record r ON r.source_id = l.source_id AND r.record_key = l.record_key
+    LEFT JOIN core.evidence e ON e.person_id = l.person_id AND e.source_id = l.source_id
+                             AND e.record_key = l.record_key
+    WHERE s.valid_to IS NULL;
     """)
 
 
 def downgrade() -> None:
     op.execute("""
+    DROP VIEW core.person_explanation;
     DROP TABLE core.person_status;
     DROP TABLE core.evidence;
     DROP TABLE core.person_event;
