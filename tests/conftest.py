@@ -7,14 +7,22 @@ embedded one from ``pgserver``. Nothing is mocked.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
+if "AIRFLOW_HOME" not in os.environ:  # bin/test sets one; a bare pytest gets a throwaway home
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="ridni-airflow-")
 
 from ridni import db  # noqa: E402
 
@@ -83,3 +91,13 @@ def fresh_warehouse(make_database):
     eng = db.make_engine(url)
     yield url, eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Airflow's own metadata DB (SQLite in AIRFLOW_HOME), migrated once, for whole-DAG runs."""
+    home = Path(os.environ["AIRFLOW_HOME"])
+    if not (home / "airflow.db").exists():
+        subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True,
+                       capture_output=True)
+    return home
