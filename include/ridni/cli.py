@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 
 from ridni import db
@@ -16,6 +17,8 @@ def _db(args) -> int:
         db.upgrade(url, args.revision or "head")
     elif args.action == "downgrade":
         db.downgrade(url, args.revision or "base")
+    elif args.action == "enable-login":
+        db.enable_login(url, args.revision, os.environ[args.password_env])
     print(f"warehouse: {db.redacted(url)} ({where})")
     return 0
 
@@ -78,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("db", help="migrate the warehouse (RIDNI_WAREHOUSE_URL, else the embedded PostgreSQL)")
-    p.add_argument("action", choices=["upgrade", "downgrade", "url"])
-    p.add_argument("revision", nargs="?")
+    p.add_argument("action", choices=["upgrade", "downgrade", "url", "enable-login"])
+    p.add_argument("revision", nargs="?", help="a revision, or for enable-login the role")
+    p.add_argument("--password-env", default="RIDNI_ROLE_PASSWORD",
+                   help="enable-login: the environment variable holding the password")
     p.set_defaults(func=_db)
 
     p = sub.add_parser("ingest", help="ingest a night's drops without Airflow (same code as the DAGs)")

@@ -88,6 +88,17 @@ def copy_frame(conn: Connection, table: str, columns: list[str], frame: pd.DataF
 
 
 
+def enable_login(url: str, role: str, password: str) -> None:
+    """Let one of the migration's group roles log in (deployment step; the password never enters the repo)."""
+    if role not in {"ridni_writer", "hq_analyst", "case_officer", "auditor"}:
+        raise ValueError(f"not a ridni role: {role}")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        quoted = conn.execute(sa.text("SELECT quote_literal(:p)"), {"p": password}).scalar()
+        conn.execute(sa.text(f"ALTER ROLE {role} LOGIN PASSWORD {quoted}"))
+    engine.dispose()
+
+
 def alembic_config(url: str):
     from alembic.config import Config
 
