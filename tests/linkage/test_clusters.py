@@ -38,3 +38,9 @@ def test_split_keeps_the_larger_piece_and_gives_the_rest_a_new_id():
     assert a.person_of_record.tolist() == [10, 10, 100]
     assert a.new_persons == [100]
     assert a.splits == [(10, 100, 1)]
+
+
+def test_first_night_everyone_is_new():
+    a = assign_person_ids(np.array([0, 0, 1]), pd.Series([np.nan, np.nan, np.nan]), _ids(1))
+    assert a.person_of_record.tolist() == [1, 1, 2]
+    assert a.new_persons == [1, 2]

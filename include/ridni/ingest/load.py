@@ -169,6 +169,7 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
         contract, rows, extract_date=drop.night, manifest_rows=declared_rows,
         previous_rows=_previous_rows(conn, drop.source_id, drop.night),
         problems=parsed.problems, max_bad_row_share=max_bad_share, max_volume_change=max_volume_change,
+        file_name=f.name,
     )
     conn.execute(
         sa.text(

@@ -48,3 +48,23 @@ def reject_incomplete(engine: Engine, source_id: str, night: dt.date, *, dag_id:
         drop = drops.receive(conn, landing=s.landing, archive=s.archive, source_id=source_id, night=night)
         return reject_drop(conn, drop, drops.DropRejected("incomplete drop: manifest.json missing", "manifest.json"),
                            dag_id=dag_id, dag_run_id=dag_run_id)
+
+
+def build_data_docs_for_night(conn, source_id: str, night: dt.date, docs_dir: str) -> str:
+    """Data Docs for a source's validations of the night, from the stripped results kept in ``audit``."""
+    import json
+
+    import sqlalchemy as sa
+
+    from ridni.ingest.validate import ValidationOutcome, build_data_docs
+
+    summaries = conn.execute(sa.text(
+        "SELECT summary FROM audit.validation WHERE source_id = :s AND extract_date = :n ORDER BY id"),
+        {"s": source_id, "n": night}).scalars().all()
+    outcomes = [ValidationOutcome.from_summary(s if isinstance(s, dict) else json.loads(s)) for s in summaries]
+    if not outcomes:
+        return ""
+    index = build_data_docs(outcomes, docs_dir)
+    conn.execute(sa.text("UPDATE audit.validation SET data_docs_uri = :u WHERE source_id = :s AND extract_date = :n"),
+                 {"u": index, "s": source_id, "n": night})
+    return index

@@ -44,7 +44,7 @@ def assign_person_ids(labels: np.ndarray, previous: pd.Series, next_id) -> Assig
     votes = votes.sort_values(["cluster", "n", "old"], ascending=[True, False, True])
     owner = votes.drop_duplicates("cluster").set_index("cluster")["old"]
     # one old person can win only one cluster: the piece with most of its records keeps the id
-    owner_votes = votes.merge(owner.rename("owner"), left_on="cluster", right_index=True)
+    owner_votes = votes.merge(owner.rename("owner").reset_index(), on="cluster")
     owner_votes = owner_votes[owner_votes["old"] == owner_votes["owner"]]
     owner_votes = owner_votes.sort_values(["old", "n", "cluster"], ascending=[True, False, True])
     keeps = owner_votes.drop_duplicates("old").set_index("cluster")["old"]

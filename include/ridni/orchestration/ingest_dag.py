@@ -194,9 +194,9 @@ def build_ingest_dag(contract: Contract) -> DAG:
 
         @task
         def build_data_docs(summary: dict, **context) -> str:
-            from ridni.ingest.validate import build_data_docs_for_night
+            from ridni.ingest.run import build_data_docs_for_night
 
-            with engine().connect() as conn:
+            with engine().begin() as conn:
                 return build_data_docs_for_night(conn, source_id, night_of(context), settings().data_docs)
 
         drop_id = receive_and_archive()

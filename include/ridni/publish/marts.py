@@ -132,14 +132,13 @@ def _reconciliation(conn, night: dt.date) -> pd.DataFrame:
     sources_per_person = ev.groupby("person_id")["source_id"].nunique()
     ev["only_here"] = ev["person_id"].map(sources_per_person) == 1
     per = ev.drop_duplicates(["source_id", "person_id", "category"])
-    g = per.groupby(["source_id", "category"])
-    out = pd.DataFrame({
-        "source_count": g["person_id"].nunique(),
-        "only_in_source": g.apply(lambda d: d.loc[d["only_here"], "person_id"].nunique(), include_groups=False),
-        "disagreeing": g.apply(lambda d: d.loc[d["category"] != d["decided"], "person_id"].nunique(),
-                               include_groups=False),
-    }).reset_index()
+    keys = ["source_id", "category"]
+    out = per.groupby(keys)["person_id"].nunique().rename("source_count").to_frame()
+    out["only_in_source"] = per[per["only_here"]].groupby(keys)["person_id"].nunique()
+    out["disagreeing"] = per[per["category"] != per["decided"]].groupby(keys)["person_id"].nunique()
+    # the warehouse's count: the same persons, by their decided category
     decided = per.drop_duplicates(["source_id", "person_id"]).groupby(["source_id", "decided"])["person_id"].nunique()
-    out["warehouse_count"] = [decided.get((s, c), 0) for s, c in zip(out["source_id"], out["category"], strict=True)]
+    decided.index = decided.index.set_names(keys)
+    out = out.join(decided.rename("warehouse_count"), how="outer").fillna(0).astype(int).reset_index()
     out["night"] = night
     return out[["night", "source_id", "category", "source_count", "warehouse_count", "only_in_source", "disagreeing"]]
