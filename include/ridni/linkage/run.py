@@ -21,7 +21,7 @@ from ridni.linkage.features import build_features
 
 log = logging.getLogger(__name__)
 
-UPPER = 0.95  # at or above: linked
+UPPER = 0.90  # at or above: linked
 LOWER = 0.50  # between LOWER and UPPER: the review queue
 
 
