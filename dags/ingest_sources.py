@@ -1,4 +1,4 @@
-"""One ingest DAG per source of docs/sources.md, generated from the contracts in include/ridni/contracts/.
+"""Airflow DAG file. One ingest DAG per source of docs/sources.md, generated from the contracts in include/ridni/contracts/.
 
 Each reads its source's nightly drop and emits the asset ``ridni.source.<source_id>``.
 """

@@ -1,4 +1,4 @@
-"""Categories, marts and exports for headquarters: scheduled on ``ridni.persons``."""
+"""Airflow DAG file. Categories, marts and exports for headquarters: scheduled on ``ridni.persons``."""
 
 from ridni.orchestration.downstream_dags import build_publish_dag
 

@@ -1,4 +1,4 @@
-"""Person resolution: scheduled on the sources' assets, emits ``ridni.persons``."""
+"""Airflow DAG file. Person resolution: scheduled on the sources' assets, emits ``ridni.persons``."""
 
 from ridni.contracts import all_contracts
 from ridni.orchestration.downstream_dags import build_resolve_dag
