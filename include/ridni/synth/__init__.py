@@ -1,0 +1,56 @@
+"""Synthetic nightly extracts with ground truth: the stand-in for the real (secret) source data.
+
+``generate(out_dir, seed=1, persons=3000, nights=1, start_date=2026-11-01, faults=())``
+simulates a population and what each of the eight sources sees of it, night after
+night, and writes:
+
+- the landing zone ``out_dir/landing/<source_id>/<YYYY-MM-DD>/``: the source's files and,
+  last, ``manifest.json`` (``source``, ``extract_date``, ``files`` with ``sha256`` and data
+  ``rows``; ``seq`` for the register), exactly as ../shared/design/SOURCES.md specifies. A
+  night without an exchange has no ``exchange_returns`` folder;
+- the ground truth ``out_dir/truth/<YYYY-MM-DD>/`` (records.csv, persons.csv, counts.json,
+  faults.json; see :mod:`ridni.synth.truth`).
+
+Deterministic: the same arguments give byte-identical files (XLSX included: fixed
+document dates and zip timestamps). Incremental: ``nights=N+1`` writes the same first N
+nights as ``nights=N`` (every draw is keyed by seed, purpose and person/record/day, see
+:mod:`ridni.synth.rng`). The register's first delta (seq 1, the first night) carries its
+whole history since 2022 (every I/U/D row); later deltas carry one day's changes. Exchange
+files before the first night are not in the landing zone (they were delivered before);
+the eve of the first night is always an exchange day, so the first night carries an exchange
+file whenever anyone came home in it (about 20 persons at the default 3,000).
+
+Record keys (what ingestion takes as ``record_key``), per source:
+
+| source | record_key | form |
+|---|---|---|
+| npu_appeals | ``номер_звернення`` | ``YYYY`` + 7 digits (year of registration, order in the year) |
+| mvs_register | ``register_no`` | 8 digits |
+| coordhq_cases | ``case_id`` | ``KSH-YYYY-NNNNNN`` |
+| sbu_jc | ``Номер справи`` | 17 digits (``22`` + year + order), a text cell |
+| ombudsman | ``case_no`` | ``OMB-YYYY-NNNNN`` |
+| icrc_confirmations | ``icrc_ref`` | ``ICRC-UA-NNNNNNN`` |
+| exchange_returns | ``<exchange_id>/<line>`` | ``EX-YYYYMMDD/<line number in the file>``, line 2 = first data row |
+| children_deported | ``child_id`` | ``NIB-NNNNNNN`` |
+
+Noise, per source: typos (keyboard neighbours, sound-alike letters, dropped, doubled and
+swapped letters), the three apostrophes U+0027/U+2019/U+02BC (the Windows-1251 register
+only the first two), first name and patronymic swapped, day and month of birth swapped
+(never in a record whose RNOKPP would contradict it), missing fields, given-name spelling
+variants, SBU's one-field ``SURNAME First Patronymic``, ICRC's Latin names by the national
+standard or Russian-style (``Oleksandr``/``Aleksandr``) with partial birth dates, regions as
+codes, Ukrainian, English, ``<English> oblast`` or Russian-style names, several police
+appeals per person from different relatives, records withdrawn from later snapshots
+(duplicate appeals, closed cases, SBU records of those returned), confirmations withdrawn
+(``not_confirmed``, SBU records removed), the register's I/U/D deltas citing police appeal
+numbers. Clean files keep the contracts' row rules: RNOKPP valid and consistent with the
+record's birth date and sex, birth <= disappearance <= registration <= extract date.
+
+Faults: :data:`ridni.synth.faults.FAULTS` (name -> function), documented in that module.
+"""
+
+from ridni.synth.faults import FAULTS
+from ridni.synth.generate import DEFAULT_START, DropInfo, SynthResult, generate, records_to_persons
+from ridni.synth.sources import SOURCE_IDS
+
+__all__ = ["DEFAULT_START", "FAULTS", "SOURCE_IDS", "DropInfo", "SynthResult", "generate", "records_to_persons"]
