@@ -18,11 +18,14 @@ def url_from_connection(conn) -> str:
     """Build the SQLAlchemy URL from a connection's fields (a socket folder as host works too)."""
     extra = conn.extra_dejson or {}
     query = {k: str(v) for k, v in extra.items() if k in {"sslmode", "sslrootcert", "application_name"}}
+    host = conn.host or None
+    if host and host.startswith("/"):  # a Unix socket folder goes in the query, as libpq expects
+        query["host"], host = host, None
     return URL.create(
         "postgresql+psycopg2",
         username=conn.login or None,
         password=conn.password or None,
-        host=conn.host or None,
+        host=host,
         port=conn.port or None,
         database=conn.schema or None,
         query=query,
