@@ -1,0 +1,1 @@
+"""Ingestion: finding drops, parsing and validating files, loading into the warehouse."""

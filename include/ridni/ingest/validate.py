@@ -1,0 +1,524 @@
+"""Great Expectations Core suites built from the contract; row-level and drop-level verdicts.
+
+:func:`build_suite` turns a contract into an expectation suite: required fields
+not null, ``allowed`` fields in their canonical set, patterns, unique keys, and
+the source-specific checks: dates in order (birth <= disappearance <=
+registration <= extract date, status and change dates not after the extract
+date), a plausible age at the extract date, RNOKPP check digit and the birth
+date and sex it encodes agreeing with the record, the row count equal to the
+manifest's and within a bound of the previous drop's.
+
+:func:`validate` runs the suite on the parsed rows (an ephemeral GX context, a
+pandas data source, a whole-dataframe batch; a first pass with counts only, a
+second with ``result_format`` COMPLETE and ``unexpected_index_column_names``
+``["line_no"]`` for the failed row-level expectations whose failures are few
+enough to matter row by row) and returns a
+:class:`ValidationOutcome`: per-row failures (``line_no`` -> names of the
+failed expectations, parse problems included), drop-level failures (row count
+against the manifest, volume change, share of bad rows over a threshold) and a
+summary with counts only. No personal value leaves this module: GX's
+unexpected-value lists are read for their ``line_no`` and then dropped.
+
+:func:`build_data_docs` renders GX Data Docs for a night's outcomes in a
+file-backed context; the results it renders hold counts and percentages only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ridni.contracts import LINE_NO, Contract
+from ridni.ingest.parse import ROW, Problem
+from ridni.standardise import rnokpp
+
+os.environ["GX_ANALYTICS_ENABLED"] = "false"  # no network here, and none wanted in production
+log = logging.getLogger(__name__)
+
+MAX_AGE_YEARS = 110
+DEFAULT_MAX_BAD_ROW_SHARE = 0.10
+DEFAULT_MAX_VOLUME_CHANGE = 0.50
+MIN_ROWS_FOR_SHARE = 20  # below this, a file's bad rows are quarantined one by one, never the whole file
+SITE = "ridni"
+
+# Helper columns computed (vectorised) beside the canonical fields for the suite to check.
+BIRTH_EARLIEST = "_birth_earliest"      # birth_date as a date (partial dates: their first day)
+EXTRACT_DATE = "_extract_date"
+CHANGED_ON = "_changed_on"              # changed_at as a local calendar date
+AGE = "_age_at_extract"
+RNOKPP_OK = "_rnokpp_check_digit_ok"    # ridni.standardise.rnokpp.check_series, NA where no RNOKPP
+RNOKPP_BIRTH_OK = "_rnokpp_birth_date_ok"
+RNOKPP_SEX_OK = "_rnokpp_sex_ok"
+
+# The only entries of an expectation's GX result that are kept: counts and percentages (the rest, e.g. the
+# unexpected-value lists, holds values from the file).
+_RESULT_KEEP = {
+    "element_count", "unexpected_count", "unexpected_percent", "missing_count", "missing_percent",
+    "unexpected_percent_total", "unexpected_percent_nonmissing",
+}
+_TABLE_LEVEL = {"expect_table_row_count_to_equal", "expect_table_row_count_to_be_between"}
+_PARSE_EQUIVALENT = {
+    "required value missing": "required", "value outside the allowed set": "allowed",
+    "does not match the pattern": "pattern",
+}
+
+
+@dataclass
+class Check:
+    """One expectation of a suite, with the name its failures carry in quarantine and the summary."""
+
+    name: str
+    expectation: str  # GX class name
+    kwargs: dict
+    description: str
+    row_level: bool = True
+
+
+@dataclass
+class ValidationOutcome:
+    source_id: str
+    suite_name: str
+    file_name: str | None
+    extract_date: dt.date | None
+    rows_evaluated: int
+    success: bool
+    row_failures: dict[int, list[str]] = field(default_factory=dict)
+    drop_failures: list[str] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    result: dict = field(default_factory=dict)  # the GX validation result, values stripped
+
+    @property
+    def rows_failed(self) -> int:
+        return len(self.row_failures)
+
+    @property
+    def bad_row_share(self) -> float:
+        return self.summary.get("bad_row_share", 0.0)
+
+    @classmethod
+    def from_summary(cls, summary: dict) -> ValidationOutcome:
+        """Rebuild an outcome (without row failures) from the summary kept in ``audit.validation``."""
+        night = summary.get("extract_date")
+        return cls(
+            source_id=summary["source_id"], suite_name=summary["suite"], file_name=summary.get("file_name"),
+            extract_date=dt.date.fromisoformat(night) if night else None, rows_evaluated=summary.get("rows", 0),
+            success=summary.get("success", False), drop_failures=list(summary.get("drop_failures", [])),
+            summary=summary, result=summary.get("gx_result") or {},
+        )
+
+
+# ------------------------------------------------------------------------------------------ GX context
+_GX: dict[str, Any] = {}
+
+
+def _gx():
+    """Great Expectations, imported once (it takes seconds), with its per-batch fingerprint turned off."""
+    if "gx" not in _GX:
+        import great_expectations as gx
+        import great_expectations.execution_engine.pandas_execution_engine as pandas_engine
+
+        # GX hashes every in-memory frame under 1 GB for a batch marker: a second per 500k rows, twice
+        # per validation, for a fingerprint nobody reads. A threshold of 0 skips it.
+        if hasattr(pandas_engine, "HASH_THRESHOLD"):
+            pandas_engine.HASH_THRESHOLD = 0
+        _GX["gx"] = gx
+    return _GX["gx"]
+
+
+def _context():
+    if "context" not in _GX:
+        gx = _gx()
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        ctx = gx.get_context(mode="ephemeral")
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        _GX["context"] = ctx
+        _GX["source"] = ctx.data_sources.add_pandas("ridni")
+        _GX["batches"] = {}
+    return _GX["context"]
+
+
+def _batch_definition(source_id: str):
+    _context()
+    batches = _GX["batches"]
+    if source_id not in batches:
+        asset = _GX["source"].add_dataframe_asset(source_id)
+        batches[source_id] = asset.add_batch_definition_whole_dataframe("whole_file")
+    return batches[source_id]
+
+
+# ------------------------------------------------------------------------------------------ the suite
+def suite_name(contract: Contract) -> str:
+    return f"ridni.{contract.source_id}"
+
+
+def checks(contract: Contract, *, extract_date: dt.date | None = None, manifest_rows: int | None = None,
+           previous_rows: int | None = None, max_volume_change: float = DEFAULT_MAX_VOLUME_CHANGE,
+           max_age_years: float = MAX_AGE_YEARS) -> list[Check]:
+    """The expectations of a source's suite, from its contract (and the drop's manifest and history)."""
+    out: list[Check] = []
+    fields = contract.fields
+    for c in contract.columns:
+        if c.required:
+            out.append(Check(f"required({c.field})", "ExpectColumnValuesToNotBeNull", {"column": c.field},
+                             f"`{c.source}` is required"))
+    for f in contract.derived:
+        out.append(Check(f"required({f})", "ExpectColumnValuesToNotBeNull", {"column": f},
+                         f"{f} is derived from {contract.derived[f]!r} and must be complete"))
+    for c in contract.columns:
+        if c.allowed is not None:
+            out.append(Check(f"allowed({c.field})", "ExpectColumnValuesToBeInSet",
+                             {"column": c.field, "value_set": c.allowed_values},
+                             f"`{c.source}` is one of the contract's values (mapped to canonical tokens)"))
+        elif c.pattern and c.type == "string":
+            out.append(Check(f"pattern({c.field})", "ExpectColumnValuesToMatchRegex",
+                             {"column": c.field, "regex": c.pattern}, f"`{c.source}` matches `{c.pattern}`"))
+    birth = contract.column("birth_date")
+    if birth is not None:
+        regex = r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$" if birth.type == "partial_date" else r"^\d{4}-\d{2}-\d{2}$"
+        out.append(Check("birth_date_format", "ExpectColumnValuesToMatchRegex",
+                         {"column": "birth_date", "regex": regex}, "birth date in ISO form"))
+    key = list(contract.key)
+    if len(key) == 1:
+        out.append(Check(f"unique({key[0]})", "ExpectColumnValuesToBeUnique", {"column": key[0]},
+                         f"{key[0]} is unique within the file"))
+    else:
+        out.append(Check(f"unique({'+'.join(key)})", "ExpectCompoundColumnsToBeUnique", {"column_list": key},
+                         f"({', '.join(key)}) is unique within the file"))
+
+    # dates in order: birth <= disappearance <= registration <= extract date
+    chain = [(f, col) for f, col in (("birth_date", BIRTH_EARLIEST), ("disappeared_on", "disappeared_on"),
+                                     ("registered_on", "registered_on")) if f in fields]
+    if extract_date is not None:
+        chain.append(("extract_date", EXTRACT_DATE))
+    pairs = [(chain[i], chain[j]) for i in range(len(chain)) for j in range(i + 1, len(chain))]
+    if "status_date" in fields:
+        if "birth_date" in fields:
+            pairs.append((("birth_date", BIRTH_EARLIEST), ("status_date", "status_date")))
+        if extract_date is not None:
+            pairs.append((("status_date", "status_date"), ("extract_date", EXTRACT_DATE)))
+    if "changed_at" in fields and extract_date is not None:
+        pairs.append((("changed_at", CHANGED_ON), ("extract_date", EXTRACT_DATE)))
+    for (a, col_a), (b, col_b) in pairs:
+        out.append(Check(f"date_order({a}<={b})", "ExpectColumnPairValuesAToBeGreaterThanB",
+                         {"column_A": col_b, "column_B": col_a, "or_equal": True,
+                          "ignore_row_if": "either_value_is_missing"},
+                         f"{a} is not after {b}"))
+    if "birth_date" in fields and extract_date is not None:
+        out.append(Check("plausible_age", "ExpectColumnValuesToBeBetween",
+                         {"column": AGE, "min_value": 0, "max_value": max_age_years},
+                         f"age at the extract date between 0 and {max_age_years} years"))
+    if "rnokpp" in fields:
+        out.append(Check("rnokpp_check_digit", "ExpectColumnValuesToBeInSet",
+                         {"column": RNOKPP_OK, "value_set": [True]}, "RNOKPP check digit is right"))
+        if "birth_date" in fields:
+            out.append(Check("rnokpp_birth_date", "ExpectColumnValuesToBeInSet",
+                             {"column": RNOKPP_BIRTH_OK, "value_set": [True]},
+                             "the birth date RNOKPP encodes is the record's (within a partial date)"))
+        if "sex" in fields:
+            out.append(Check("rnokpp_sex", "ExpectColumnValuesToBeInSet",
+                             {"column": RNOKPP_SEX_OK, "value_set": [True]}, "the sex RNOKPP encodes is the record's"))
+    if manifest_rows is not None:
+        out.append(Check("row_count_equals_manifest", "ExpectTableRowCountToEqual", {"value": int(manifest_rows)},
+                         "as many rows as the manifest declares", row_level=False))
+    if previous_rows:
+        low = math.floor(previous_rows * (1 - max_volume_change))
+        high = math.ceil(previous_rows * (1 + max_volume_change))
+        out.append(Check("volume_change_within_bound", "ExpectTableRowCountToBeBetween",
+                         {"min_value": max(low, 0), "max_value": high},
+                         f"within ±{max_volume_change:.0%} of the previous drop's {previous_rows} rows",
+                         row_level=False))
+    return out
+
+
+def build_suite(contract: Contract, check_list: list[Check] | None = None, **kwargs):
+    """The GX expectation suite of a source (``kwargs`` as for :func:`checks`)."""
+    gx = _gx()
+    import great_expectations.expectations as gxe
+
+    # expectations given to the constructor: add_expectation on a suite whose name is in a store saves the
+    # whole suite once per expectation
+    return gx.ExpectationSuite(name=suite_name(contract), expectations=[
+        getattr(gxe, chk.expectation)(**chk.kwargs, meta={"ridni_check": chk.name}, description=chk.description)
+        for chk in (check_list if check_list is not None else checks(contract, **kwargs))
+    ])
+
+
+# ------------------------------------------------------------------------------------------ the frame
+def _unpack_attributes(rows: pd.DataFrame, wanted: list[str]) -> pd.DataFrame:
+    """Attribute fields from the ``attributes`` JSON, for frames that do not carry them as columns."""
+    if not wanted or "attributes" not in rows:
+        return pd.DataFrame(index=rows.index)
+    parsed = [json.loads(a) if isinstance(a, str) else (a or {}) for a in rows["attributes"]]
+    return pd.DataFrame({f: [p.get(f) for p in parsed] for f in wanted}, index=rows.index)
+
+
+def working_frame(contract: Contract, rows: pd.DataFrame, extract_date: dt.date | None) -> pd.DataFrame:
+    """The canonical fields the suite reads, plus its helper columns (all vectorised)."""
+    fields = contract.fields
+    cols = [LINE_NO] + [f for f in fields if f in rows.columns]
+    frame = rows[cols].reset_index(drop=True).copy()
+    missing = [f for f in fields if f not in rows.columns]
+    if missing:
+        extra = _unpack_attributes(rows.reset_index(drop=True), missing)
+        for f in missing:
+            frame[f] = extra[f] if f in extra else None
+    if "birth_date" in fields:
+        b = frame["birth_date"].astype("str")
+        padded = b.where(b.str.len() != 4, b + "-01-01")
+        padded = padded.where(padded.str.len() != 7, padded + "-01")
+        frame[BIRTH_EARLIEST] = pd.to_datetime(padded, format="%Y-%m-%d", errors="coerce").astype("datetime64[us]")
+        if extract_date is not None:
+            age_days = (pd.Timestamp(extract_date) - frame[BIRTH_EARLIEST]).dt.days
+            frame[AGE] = age_days / 365.2425
+    for f in ("status_date", "disappeared_on", "registered_on"):
+        if f in fields:
+            frame[f] = pd.to_datetime(frame[f], errors="coerce").astype("datetime64[us]")
+    if extract_date is not None:
+        frame[EXTRACT_DATE] = pd.Timestamp(extract_date).as_unit("us")
+    if "changed_at" in fields:
+        moment = pd.to_datetime(frame["changed_at"], errors="coerce", utc=True)
+        frame[CHANGED_ON] = moment.dt.tz_convert(contract.timezone).dt.tz_localize(None).dt.normalize() \
+            .astype("datetime64[us]")
+    if "rnokpp" in fields:
+        number = frame["rnokpp"].astype("str")
+        checked = rnokpp.check_series(number, frame["birth_date"] if "birth_date" in fields else None,
+                                      frame["sex"] if "sex" in fields else None)
+        frame[RNOKPP_OK] = pd.array(checked["valid"].to_numpy(), dtype="boolean")
+        frame.loc[number.isna().to_numpy(), RNOKPP_OK] = pd.NA
+        if "birth_date" in fields:
+            frame[RNOKPP_BIRTH_OK] = checked["birth_date_matches"].to_numpy()
+        if "sex" in fields:
+            frame[RNOKPP_SEX_OK] = checked["sex_matches"].to_numpy()
+    return frame
+
+
+# ------------------------------------------------------------------------------------------ validation
+def _strip_result(result: dict) -> dict:
+    """A GX suite result with every value from the file removed: counts and percentages only."""
+    out = dict(result)
+    stripped = []
+    for r in result.get("results", []):
+        r = dict(r)
+        cfg = r.get("expectation_config") or {}
+        kept = {k: v for k, v in (r.get("result") or {}).items() if k in _RESULT_KEEP}
+        if cfg.get("type") in _TABLE_LEVEL and "observed_value" in (r.get("result") or {}):
+            kept["observed_value"] = r["result"]["observed_value"]  # a row count
+        r["result"] = kept
+        info = r.get("exception_info") or {}
+        raised = bool(info.get("raised_exception")) if isinstance(info, dict) else False
+        r["exception_info"] = {"raised_exception": raised, "exception_traceback": None,
+                               "exception_message": "exception withheld (see the task log)" if raised else None}
+        stripped.append(r)
+    out["results"] = stripped
+    return json.loads(json.dumps(out, default=str))
+
+
+def _check_of(result) -> str:
+    meta = result.expectation_config.meta or {}
+    return meta.get("ridni_check") or result.expectation_config.type
+
+
+def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | None = None,
+             manifest_rows: int | None = None, previous_rows: int | None = None,
+             problems: list[Problem] | tuple = (), max_bad_row_share: float = DEFAULT_MAX_BAD_ROW_SHARE,
+             max_volume_change: float = DEFAULT_MAX_VOLUME_CHANGE, max_age_years: float = MAX_AGE_YEARS,
+             min_rows_for_share: int = MIN_ROWS_FOR_SHARE, file_name: str | None = None) -> ValidationOutcome:
+    """Validate one parsed file; see :class:`ValidationOutcome`.
+
+    ``extract_date`` is the night of the drop; ``manifest_rows`` the row count its manifest declares;
+    ``previous_rows`` the previous drop's row count (volume change within ``max_volume_change``, a
+    share); ``problems`` the parser's row-level problems, merged into the row failures. A file whose
+    bad rows exceed ``max_bad_row_share`` (when it has at least ``min_rows_for_share`` rows) fails
+    as a whole.
+    """
+    n = len(rows)
+    check_list = checks(contract, extract_date=extract_date, manifest_rows=manifest_rows,
+                        previous_rows=previous_rows, max_volume_change=max_volume_change,
+                        max_age_years=max_age_years)
+    by_name = {c.name: c for c in check_list}
+    frame = working_frame(contract, rows, extract_date)
+    _context()
+    suite = build_suite(contract, check_list)
+    batch = _batch_definition(contract.source_id).get_batch(batch_parameters={"dataframe": frame})
+    first = batch.validate(suite, result_format={"result_format": "BASIC"})
+
+    # second pass, only for failed row-level expectations, to learn which lines failed
+    detail_cap = n if n < min_rows_for_share else max(1, int(max_bad_row_share * n))
+    wanted = [r for r in first.results
+              if not r.success and by_name.get(_check_of(r), Check("", "", {}, "")).row_level
+              and (r.result or {}).get("unexpected_count", 0) <= detail_cap
+              and not (r.exception_info or {}).get("raised_exception")]
+    row_failures: dict[int, set[str]] = {}
+    uncounted = 0  # unexpected rows whose lines were not collected (too many to matter: the drop fails)
+    for r in first.results:
+        chk = by_name.get(_check_of(r))
+        if not r.success and chk is not None and chk.row_level and r not in wanted:
+            uncounted = max(uncounted, int((r.result or {}).get("unexpected_count") or 0))
+    if wanted:
+        gx = _gx()
+        import great_expectations.expectations as gxe
+
+        detail = gx.ExpectationSuite(name=f"{suite_name(contract)}.rows", expectations=[
+            getattr(gxe, by_name[_check_of(r)].expectation)(**by_name[_check_of(r)].kwargs,
+                                                            meta={"ridni_check": _check_of(r)})
+            for r in wanted
+        ])
+        second = batch.validate(detail, result_format={
+            "result_format": "COMPLETE", "unexpected_index_column_names": [LINE_NO],
+            "return_unexpected_index_query": False, "partial_unexpected_count": 0,
+        })
+        for r in second.results:
+            name = _check_of(r)
+            for item in (r.result or {}).get("unexpected_index_list") or []:
+                line = item.get(LINE_NO) if isinstance(item, dict) else None
+                if line is not None:
+                    row_failures.setdefault(int(line), set()).add(name)
+
+    parse_counts: dict[str, int] = {}
+    for p in problems:
+        equivalent = _PARSE_EQUIVALENT.get(p.reason)
+        label = f"{equivalent}({p.field})" if equivalent else f"parse({p.field}): {p.reason}"
+        if p.field == ROW:
+            label = f"malformed_row: {p.reason}"
+        parse_counts[label] = parse_counts.get(label, 0) + 1
+        row_failures.setdefault(int(p.line_no), set()).add(label)
+
+    failures = {line: sorted(names) for line, names in sorted(row_failures.items())}
+    bad_rows = max(len(failures), uncounted)
+    share = bad_rows / n if n else 0.0
+
+    drop_failures: list[str] = []
+    for r in first.results:
+        if (r.exception_info or {}).get("raised_exception"):
+            # the message may quote values: only the expectation and the exception's class go to the log
+            message = str((r.exception_info or {}).get("exception_message") or "")
+            log.warning("%s: expectation %s could not be evaluated (%s)", contract.source_id, _check_of(r),
+                        message.split(":")[0][:80])
+            drop_failures.append(f"expectation {_check_of(r)} could not be evaluated")
+    if manifest_rows is not None and n != manifest_rows:
+        drop_failures.append(f"row count {n} differs from the manifest's {manifest_rows}")
+    if previous_rows:
+        change = n / previous_rows - 1
+        if abs(change) > max_volume_change:
+            drop_failures.append(f"row count {n} is {change:+.0%} against the previous drop's {previous_rows} "
+                                 f"(bound ±{max_volume_change:.0%})")
+    if share > max_bad_row_share and n >= min_rows_for_share:
+        drop_failures.append(f"{bad_rows} of {n} rows ({share:.1%}) failed validation, over the "
+                             f"{max_bad_row_share:.0%} threshold")
+
+    result = _strip_result(first.to_json_dict())
+    expectations = []
+    for r in result["results"]:
+        cfg = r["expectation_config"]
+        kw = cfg.get("kwargs", {})
+        entry = {
+            "name": (cfg.get("meta") or {}).get("ridni_check", cfg["type"]),
+            "expectation": cfg["type"],
+            "success": r["success"],
+            "unexpected_count": r["result"].get("unexpected_count"),
+            "unexpected_percent": r["result"].get("unexpected_percent"),
+        }
+        for k in ("column", "column_list", "column_A", "column_B"):
+            if k in kw:
+                entry[k] = kw[k]
+        if "observed_value" in r["result"]:
+            entry["observed_value"] = r["result"]["observed_value"]
+        if r["exception_info"]["raised_exception"]:
+            entry["raised_exception"] = True
+        expectations.append(entry)
+    success = not drop_failures and not failures
+    stats = result.get("statistics", {})
+    summary = {
+        "suite": suite_name(contract),
+        "source_id": contract.source_id,
+        "file_name": file_name,
+        "extract_date": extract_date.isoformat() if extract_date else None,
+        "rows": n,
+        "success": success,
+        "gx_success": bool(result.get("success")),
+        "evaluated_expectations": stats.get("evaluated_expectations"),
+        "successful_expectations": stats.get("successful_expectations"),
+        "unexpected_counts": {e["name"]: e["unexpected_count"] for e in expectations
+                              if e.get("unexpected_count")},
+        "expectations": expectations,
+        "parse_problems": parse_counts,
+        "rows_failed": bad_rows,
+        "bad_row_share": round(share, 6),
+        "max_bad_row_share": max_bad_row_share,
+        "manifest_rows": manifest_rows,
+        "previous_rows": previous_rows,
+        "drop_failures": drop_failures,
+        "gx_result": result,
+    }
+    return ValidationOutcome(
+        source_id=contract.source_id, suite_name=suite_name(contract), file_name=file_name,
+        extract_date=extract_date, rows_evaluated=n, success=success, row_failures=failures,
+        drop_failures=drop_failures, summary=summary, result=result,
+    )
+
+
+# ------------------------------------------------------------------------------------------ Data Docs
+def _docs_context(docs_dir: Path):
+    gx = _gx()
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    ctx = gx.get_context(mode="file", project_root_dir=str(docs_dir))
+    site = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                          "base_directory": str((docs_dir / "site").resolve())},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    sites = ctx.variables.data_docs_sites or {}
+    if sites.get(SITE) != site or set(sites) != {SITE}:
+        ctx.variables.data_docs_sites = {SITE: site}
+        ctx.variables.save()
+        ctx = gx.get_context(mode="file", project_root_dir=str(docs_dir))
+    return ctx
+
+
+def build_data_docs(outcomes: list[ValidationOutcome], docs_dir: str | os.PathLike) -> str:
+    """Render Data Docs for the night's validations under ``docs_dir``; return the index page's path.
+
+    The results rendered are the stripped ones of :class:`ValidationOutcome` (counts and percentages,
+    no unexpected values); earlier nights' results in the folder stay listed.
+    """
+    gx = _gx()
+    from great_expectations.core.expectation_validation_result import expectationSuiteValidationResultSchema
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    docs_dir = Path(docs_dir)
+    ctx = _docs_context(docs_dir)
+    for o in outcomes:
+        if not o.result:
+            continue
+        result = expectationSuiteValidationResultSchema.load(_strip_result(o.result))
+        configs = [ExpectationConfiguration(**{k: v for k, v in r["expectation_config"].items()
+                                               if k in ("type", "kwargs", "meta", "description")})
+                   for r in o.result.get("results", [])]
+        suite = gx.ExpectationSuite(name=o.suite_name, expectations=[c.to_domain_obj() for c in configs])
+        ctx.suites.add_or_update(suite)
+        night = o.extract_date or dt.date.today()
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=o.suite_name),
+            run_id=RunIdentifier(run_name=f"{o.source_id}-{night.isoformat()}",
+                                 run_time=dt.datetime.combine(night, dt.time(0), tzinfo=dt.UTC)),
+            batch_identifier=o.file_name or o.source_id,
+        )
+        ctx.validation_results_store.set(key, result)
+    ctx.build_data_docs(site_names=[SITE])
+    return str((docs_dir / "site" / "index.html").resolve())
