@@ -27,6 +27,7 @@ class Settings:
     max_bad_row_share: float
     max_volume_change: float
     suppression_threshold: int
+    task_retries: int
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -47,4 +48,5 @@ def settings() -> Settings:
         max_bad_row_share=float(os.environ.get("RIDNI_MAX_BAD_ROW_SHARE", "0.10")),
         max_volume_change=float(os.environ.get("RIDNI_MAX_VOLUME_CHANGE", "0.50")),
         suppression_threshold=int(os.environ.get("RIDNI_SUPPRESSION_THRESHOLD", "5")),
+        task_retries=int(os.environ.get("RIDNI_TASK_RETRIES", "3")),
     )

@@ -14,7 +14,7 @@ PERSONS = Asset(name="ridni.persons", uri="ridni://warehouse/core/person_link")
 EXPORTS = Asset(name="ridni.exports", uri="ridni://exports/night")
 DEFAULT_ARGS = {
     "owner": "ridni-data-engineering",
-    "retries": 2,
+    "retries": settings().task_retries,
     "retry_delay": dt.timedelta(minutes=5),
     "retry_exponential_backoff": True,
     "on_failure_callback": on_task_failure,

@@ -129,7 +129,7 @@ def build_ingest_dag(contract: Contract) -> DAG:
         params={"night": None, "source_id": source_id},
         default_args={
             "owner": "ridni-data-engineering",
-            "retries": 3,
+            "retries": settings().task_retries,
             "retry_delay": dt.timedelta(minutes=2),
             "retry_exponential_backoff": True,
             "max_retry_delay": dt.timedelta(minutes=30),
