@@ -19,6 +19,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("RIDNI_TASK_RETRIES", "0")  # whole-DAG tests fail at once instead of waiting out retries
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
 if "AIRFLOW_HOME" not in os.environ:  # bin/test sets one; a bare pytest gets a throwaway home
@@ -101,3 +102,25 @@ def airflow_db():
         subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True,
                        capture_output=True)
     return home
+
+
+@pytest.fixture
+def night_env(tmp_path, monkeypatch):
+    """Point the pipeline's settings at a folder of the test's own; returns a function that fills it with
+    generated drops (and their ground truth)."""
+    import datetime as dt
+
+    from ridni.synth import generate
+
+    monkeypatch.setenv("RIDNI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RIDNI_LANDING", str(tmp_path / "landing"))
+    monkeypatch.setenv("RIDNI_ARCHIVE", str(tmp_path / "archive"))
+    monkeypatch.setenv("RIDNI_EXPORTS", str(tmp_path / "exports"))
+    monkeypatch.setenv("RIDNI_DATA_DOCS", str(tmp_path / "data_docs"))
+    monkeypatch.setenv("RIDNI_PSEUDONYM_KEY", "test-key-not-secret")
+
+    def fill(persons: int = 400, nights: int = 1, faults=(), seed: int = 7):
+        return generate(tmp_path, seed=seed, persons=persons, nights=nights, start_date=dt.date(2026, 11, 1),
+                        faults=faults)
+
+    return fill

@@ -19,6 +19,7 @@ def dagbag():
         raise AssertionError("a DAG file opened a connection at parse time")
 
     mp = pytest.MonkeyPatch()
+    mp.setenv("RIDNI_TASK_RETRIES", "3")  # production's setting
     mp.setattr(socket.socket, "connect", refuse)
     mp.setattr(socket, "create_connection", refuse)
     mp.setattr(psycopg2, "connect", refuse)

@@ -124,11 +124,12 @@ def predict(features: pd.DataFrame, deterministic_rules: list, threshold: float 
     linker = Linker(records, settings(extra_fields, blocking_rules), log_level=logging.WARNING)
     linker.training.estimate_probability_two_random_records_match(deterministic_rules, recall=0.8)
     linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("surname_key", "birth_year"), fix_u_probabilities=True
-    )
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("birth_date"), fix_u_probabilities=True
-    )
+    for session in (block_on("surname_key", "birth_year"), block_on("birth_date")):
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(session, fix_u_probabilities=True)
+        except ValueError as exc:
+            # On small or lopsided data EM can push an m-probability below what float64 holds; Splink
+            # refuses it. The other session's estimates (or the defaults) stand for those levels.
+            log.warning("EM session skipped: %s", exc)
     pairs = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
     return Prediction(pairs, len(pairs))

@@ -57,6 +57,9 @@ def _counts(status: pd.DataFrame, night: dt.date, threshold: int) -> tuple[pd.Da
 
 def build_marts(engine: Engine, night: dt.date, *, threshold: int = 5, dag_run_id: str | None = None) -> dict:
     with engine.begin() as conn:
+        # a rerun keeps the provenance of changes it finds again: the run that first published them
+        first_runs = {(p, c): r for p, c, r in conn.execute(sa.text(
+            "SELECT pseudo_id, change, dag_run_id FROM marts.change_log WHERE night = :n"), {"n": night})}
         for table in ("category_counts", "category_totals", "headline", "change_log", "reconciliation",
                       "review_queue_size"):
             conn.execute(sa.text(f"DELETE FROM marts.{table} WHERE night = :n"), {"n": night})  # noqa: S608
@@ -85,6 +88,8 @@ def build_marts(engine: Engine, night: dt.date, *, threshold: int = 5, dag_run_i
                    pd.DataFrame(rows).astype({"count_value": "Int64", "previous_value": "Int64", "change": "Int64"}))
 
         changes = _change_log(conn, night, dag_run_id)
+        changes["dag_run_id"] = [first_runs.get((p, c), r) for p, c, r in
+                                 zip(changes["pseudo_id"], changes["change"], changes["dag_run_id"], strict=True)]
         copy_frame(conn, "marts.change_log", list(changes.columns), changes)
         recon = _reconciliation(conn, night)
         copy_frame(conn, "marts.reconciliation", list(recon.columns), recon)
@@ -106,7 +111,7 @@ def _change_log(conn, night: dt.date, dag_run_id: str | None) -> pd.DataFrame:
         LEFT JOIN core.person_status p ON p.person_id = s.person_id AND p.valid_to = s.valid_from
         WHERE s.valid_from = :n AND (p.person_id IS NULL OR p.category IS DISTINCT FROM s.category)
     """), conn, params={"n": night})
-    moves["change"] = np.select([moves["is_new"], moves["withdrawal"]], ["new_person", "withdrawal"],
+    moves["change"] = np.select([moves["is_new"].astype(bool), moves["withdrawal"].astype(bool)], ["new_person", "withdrawal"],
                                 "category_change")
     events = pd.read_sql(sa.text(
         "SELECT person_id, kind AS change, other_person_id FROM core.person_event "
