@@ -51,26 +51,34 @@ def run_demo(*, persons: int = 3000, nights: int = 1, seed: int = 1) -> int:
     return 1 if failed else 0
 
 
-def run_nightly_dags(url: str, night: dt.date, at: dt.time = dt.time(3)) -> dict[str, str]:
-    """Run every nightly DAG for ``night`` through Airflow (``dag.test()``), in dependency order.
-
-    Each run's logical date is the night at ``at`` (UTC): running a night again finds its runs, finished,
-    and changes nothing; a run that failed before is resumed.
-    """
-    os.environ["AIRFLOW_CONN_RIDNI_WAREHOUSE"] = _airflow_connection(url)
+def _dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"), safe_mode=False)
     if bag.import_errors:
         raise SystemExit(f"DAG import errors: {bag.import_errors}")
+    return bag
+
+
+def run_dag(url: str, dag_id: str, night: dt.date, at: dt.time = dt.time(3), bag=None) -> str:
+    """Run one DAG for ``night`` through Airflow (``dag.test()``); return the run's state.
+
+    The run's logical date is the night at ``at`` (UTC): running a night again finds its run, finished,
+    and changes nothing; a run that failed before is resumed.
+    """
+    os.environ["AIRFLOW_CONN_RIDNI_WAREHOUSE"] = _airflow_connection(url)
+    bag = bag or _dagbag()
+    logical = dt.datetime.combine(night, at, tzinfo=dt.UTC)
+    run = bag.get_dag(dag_id).test(logical_date=logical, run_conf={"night": night.isoformat()})
+    state = getattr(run, "state", None)
+    return str(getattr(state, "value", state))
+
+
+def run_nightly_dags(url: str, night: dt.date, at: dt.time = dt.time(3)) -> dict[str, str]:
+    """Run every nightly DAG for ``night``, in dependency order: the ingest DAGs, then downstream."""
+    bag = _dagbag()
     order = sorted(d for d in bag.dag_ids if d.startswith("ingest_")) + [d for d in DOWNSTREAM if d in bag.dag_ids]
-    states = {}
-    for dag_id in order:
-        logical = dt.datetime.combine(night, at, tzinfo=dt.UTC)
-        run = bag.get_dag(dag_id).test(logical_date=logical, run_conf={"night": night.isoformat()})
-        state = getattr(run, "state", None)
-        states[dag_id] = str(getattr(state, "value", state))
-    return states
+    return {dag_id: run_dag(url, dag_id, night, at, bag) for dag_id in order}
 
 
 def _print_summary(engine: sa.Engine, url: str) -> None:

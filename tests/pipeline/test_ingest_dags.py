@@ -1,0 +1,38 @@
+"""The ingest DAG's own paths, through Airflow: a late, incomplete drop; a night without an exchange."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from ridni.demo import run_dag
+
+pytestmark = pytest.mark.dag
+
+
+def test_a_drop_without_manifest_by_the_late_hour_is_archived_rejected_and_alerted(night_env, fresh_warehouse,
+                                                                                 airflow_db):
+    url, engine = fresh_warehouse
+    synth = night_env(persons=200, faults=["missing_manifest:coordhq_cases"])
+    night = synth.nights[0]  # long past its late hour
+    assert run_dag(url, "ingest_coordhq_cases", night) == "failed"
+    with engine.connect() as conn:
+        rejected = conn.execute(sa.text("SELECT reason, file_name FROM quarantine.rejected_drop")).all()
+        kinds = {k for (k,) in conn.execute(sa.text("SELECT kind FROM audit.alert WHERE source_id = 'coordhq_cases'"))}
+        archived = conn.execute(sa.text("SELECT count(*) FROM raw.file")).scalar()
+        loaded = conn.execute(sa.text("SELECT count(*) FROM core.source_record")).scalar()
+    assert rejected == [("incomplete drop: manifest.json missing", "manifest.json")]
+    assert {"drop_rejected", "late_drop"} <= kinds
+    assert archived == 1 and loaded == 0  # the delivered file is kept for inspection, nothing loaded
+
+
+def test_a_night_without_an_exchange_is_normal(night_env, fresh_warehouse, airflow_db):
+    url, engine = fresh_warehouse
+    night_env(persons=200)
+    quiet = dt.date(2026, 11, 1) + dt.timedelta(days=1)  # the generator's exchange is on the first night only
+    assert run_dag(url, "ingest_exchange_returns", quiet) == "success"
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM audit.alert")).scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM raw.drop")).scalar() == 0
