@@ -108,3 +108,24 @@ def test_each_injected_fault_is_refused_or_quarantined_with_its_reason(night_env
     truth = json.loads((synth.truth / night.isoformat() / "faults.json").read_text())
     assert truth
     assert "@" not in message and "+380" not in message
+
+
+def test_withdrawals_over_two_nights_match_the_truth(night_env, fresh_warehouse):
+    """A record absent from a later snapshot, or deleted by the register (op=D), is withdrawn, never deleted."""
+    import pandas as pd
+
+    _, engine = fresh_warehouse
+    synth = night_env(persons=1200, nights=3)
+    for night in synth.nights:
+        list(ingest_night(engine, night))
+    last = synth.nights[-1]
+    truth = pd.read_csv(synth.truth / last.isoformat() / "records.csv", dtype=str)
+    with engine.connect() as conn:
+        core = pd.read_sql(sa.text("SELECT source_id, record_key, withdrawn_on IS NULL AS standing "
+                                   "FROM core.source_record"), conn)
+        versions = conn.execute(sa.text("SELECT count(*) FROM core.source_record_version "
+                                        "WHERE change = 'withdrawn'")).scalar()
+    joined = truth.merge(core, on=["source_id", "record_key"], how="outer", suffixes=("_true", ""))
+    assert joined["standing"].notna().all(), "a record of the truth is missing from core"
+    assert (joined["standing_true"] == joined["standing"].map({True: "true", False: "false"})).all()
+    assert (~joined["standing"]).sum() > 0 and versions >= (~joined["standing"]).sum()
