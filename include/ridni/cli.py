@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("docs", help="regenerate docs/sources.md from the source contracts")
     p.set_defaults(func=_docs)
 
+    from ridni.linkage import accuracy
+
+    accuracy.add_parser(sub)
+
     try:
         from ridni.synth import cli as synth_cli
     except ImportError:  # pragma: no cover - the generator is optional in a production image
