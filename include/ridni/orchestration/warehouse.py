@@ -33,8 +33,15 @@ def url_from_connection(conn) -> str:
 
 
 @functools.cache
+def _engine_for(url: str) -> Engine:
+    return db.make_engine(url)
+
+
 def engine() -> Engine:
-    """The warehouse: connection ``ridni_warehouse`` if defined, else ``RIDNI_WAREHOUSE_URL``."""
+    """The warehouse: connection ``ridni_warehouse`` if defined, else ``RIDNI_WAREHOUSE_URL``.
+
+    The connection is read on every call (it may change while a worker runs); engines are pooled per URL.
+    """
     from airflow.sdk import Connection
 
     try:
@@ -45,4 +52,4 @@ def engine() -> Engine:
             raise RuntimeError(
                 f"no warehouse: define the Airflow connection {CONN_ID!r} or set RIDNI_WAREHOUSE_URL"
             ) from None
-    return db.make_engine(url)
+    return _engine_for(url)
