@@ -70,7 +70,17 @@ def _quality(engine: Engine, night: dt.date) -> pd.DataFrame:
         """), conn, params={"n": night})
 
 
-def _summary_html(night: dt.date, frames: dict[str, pd.DataFrame], quality: pd.DataFrame) -> str:
+def _chart(engine: Engine, night: dt.date) -> str:
+    """The headline groups over every night up to this one (later nights never change a past export)."""
+    from ridni.publish.chart import headline_frame, line_chart_svg
+
+    with engine.connect() as conn:
+        rows = pd.read_sql(sa.text("SELECT night, ord, grp, count_value FROM marts.headline WHERE night <= :n "
+                                   "ORDER BY night, ord"), conn, params={"n": night})
+    return line_chart_svg(headline_frame(rows), highlight=night) if not rows.empty else ""
+
+
+def _summary_html(night: dt.date, frames: dict[str, pd.DataFrame], quality: pd.DataFrame, chart: str = "") -> str:
     def table(frame: pd.DataFrame) -> str:
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
         body = "".join(
@@ -88,6 +98,7 @@ def _summary_html(night: dt.date, frames: dict[str, pd.DataFrame], quality: pd.D
 table{{border-collapse:collapse;margin-bottom:1em}}</style></head><body>
 <h1>Situation on {night}</h1>
 <h2>Headline (change since the previous night)</h2>{table(frames["headline"])}
+{chart}
 <h2>Moves out of missing tonight</h2>{table(moves)}
 <h2>Data quality by source</h2>{table(quality)}
 <p>Counts from 1 to 4 are shown as &lt;5 (with complementary suppression). Persons appear only by
@@ -116,7 +127,7 @@ def publish_night(engine: Engine, night: dt.date, exports: str | os.PathLike) ->
                 _write_xlsx(safe, work / f"{name}.xlsx", name)
                 frame.astype("string").to_parquet(work / f"{name}.parquet", index=False)
                 files += [f"{name}.xlsx", f"{name}.parquet"]
-        (work / "summary.html").write_text(_summary_html(night, frames, _quality(engine, night)), encoding="utf-8")
+        (work / "summary.html").write_text(_summary_html(night, frames, _quality(engine, night), _chart(engine, night)), encoding="utf-8")
         files.append("summary.html")
         manifest = {
             "night": night.isoformat(),

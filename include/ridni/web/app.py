@@ -1,0 +1,147 @@
+"""The headquarters page as a small FastAPI app; ``plugins/ridni_hq.py`` mounts it in Airflow's api-server.
+
+Routes (all behind the user dependency, Airflow's authentication in production):
+
+- ``GET /`` the page for the latest night, ``GET /?night=YYYY-MM-DD`` for a past one;
+- ``GET /change_log.csv?night=YYYY-MM-DD`` the night's whole change log (pseudonymous ids);
+- ``GET /data-docs/<path>`` the Great Expectations Data Docs site (``RIDNI_DATA_DOCS/site``), counts and
+  percentages only, so a source's Data Docs link works from the page.
+
+Every response forbids loading anything from elsewhere (Content-Security-Policy ``default-src 'self'``,
+no script), is not cached, and may be framed only by Airflow's own UI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from ridni.config import settings
+from ridni.web import data, page
+from ridni.web.auth import LoginRequired, airflow_user, wants_html
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+                                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
+                                "form-action 'self'; frame-ancestors 'self'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def data_docs_site() -> Path | None:
+    """The local Data Docs site folder, or None when Data Docs live elsewhere (an object store URL)."""
+    root = settings().data_docs
+    if "://" in root and not root.startswith("file://"):
+        return None
+    return (Path(root.removeprefix("file://")) / "site").resolve()
+
+
+def docs_link(source_id: str, uri: str, night: dt.date) -> str | None:
+    """The page's link for a source's Data Docs: its validation page of the night when the site has it."""
+    if uri.startswith(("https://", "http://")):
+        return uri
+    site = data_docs_site()
+    if site is None:
+        return None
+    try:
+        target = Path(uri.removeprefix("file://")).resolve().relative_to(site)
+    except ValueError:
+        return None  # not under the configured site: shown as text
+    pages = sorted((site / "validations").glob(f"**/{source_id}-{night.isoformat()}/*/*.html"))
+    if pages:
+        target = pages[-1].relative_to(site)
+    return "data-docs/" + quote(target.as_posix())
+
+
+def create_app(user_dependency=airflow_user, reader: data.Reader | None = None) -> FastAPI:
+    """The app; ``user_dependency`` returns the signed-in user's name (tests may replace it)."""
+    reader = reader or data.Reader()
+    app = FastAPI(title="ridni headquarters page", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.reader = reader
+    user_dep = Depends(user_dependency)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired):
+        if wants_html(request):
+            return RedirectResponse(exc.login_url, status_code=303)
+        return JSONResponse({"detail": "Not authenticated"}, status_code=401,
+                            headers={"WWW-Authenticate": "Bearer"})
+
+    def message(title: str, text: str, code: int, nights=()) -> HTMLResponse:
+        return HTMLResponse(page.render_message(title, text, nights=nights), status_code=code)
+
+    def engine_or_error():
+        try:
+            return reader.engine(), None
+        except (data.NotConfigured, data.NotReadOnly) as exc:
+            log.error("headquarters page unavailable: %s", exc)
+            return None, message("Headquarters page unavailable", str(exc), 503)
+
+    def parse_night(night: str | None):
+        if night in (None, ""):
+            return None, None
+        try:
+            return dt.date.fromisoformat(night), None
+        except ValueError:
+            return None, message("Not a night", "The night must be a date written YYYY-MM-DD.", 400)
+
+    @app.get("/", response_class=HTMLResponse)
+    def hq_page(night: str | None = None, user: str = user_dep) -> Response:
+        engine, error = engine_or_error()
+        if error:
+            return error
+        wanted, error = parse_night(night)
+        if error:
+            return error
+        known = data.nights(engine)
+        if not known:
+            return message("Nothing published yet", "No night has been published to the marts yet.", 200)
+        chosen = wanted or known[-1]
+        if chosen not in known:
+            return message("Night not published", f"No figures were published for {chosen.isoformat()}.", 404,
+                           nights=known)
+        view = data.load_night(engine, chosen)
+        return HTMLResponse(page.render_page(view, docs_link=docs_link, user=user))
+
+    @app.get("/change_log.csv")
+    def change_log_csv(night: str | None = None, user: str = user_dep) -> Response:
+        engine, error = engine_or_error()
+        if error:
+            return error
+        wanted, error = parse_night(night)
+        if error:
+            return error
+        known = data.nights(engine)
+        chosen = wanted or (known[-1] if known else None)
+        if chosen is None or chosen not in known:
+            return message("Night not published", "No change log for that night.", 404, nights=known)
+        return Response(data.change_log_csv(engine, chosen), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="change_log_{chosen.isoformat()}.csv"'})
+
+    @app.get("/data-docs/{path:path}")
+    def data_docs(path: str, user: str = user_dep) -> Response:
+        site = data_docs_site()
+        if site is None:
+            return message("No Data Docs here", "Data Docs are kept outside this server.", 404)
+        target = (site / (path or "index.html")).resolve()
+        if not target.is_relative_to(site) or not target.is_file():
+            return message("Not found", "No such Data Docs page.", 404)
+        return FileResponse(target)
+
+    return app

@@ -1,0 +1,119 @@
+"""Start Airflow's api-server (with the project's plugins) on a free local port, and stop it.
+
+The server runs with the SimpleAuthManager and one known test user, whose password goes into the
+passwords file the auth manager reads; the DAGs are serialized into the same metadata DB by
+``airflow dags reserialize`` (what the dag-processor would do), so the UI lists them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+SIMPLE_AUTH = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+
+
+@dataclass
+class Server:
+    base_url: str
+    process: subprocess.Popen
+    log: Path
+
+    def tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(*, home: Path, username: str, role: str, passwords_file: Path, extra: dict[str, str]) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RIDNI_HQ_READONLY", "AIRFLOW_CONN_"))}
+    env.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{username}:{role}",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(24).hex(),
+        "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
+        "GX_ANALYTICS_ENABLED": "false",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    })
+    env.update(extra)
+    return env
+
+
+def start(env: dict, workdir: Path, *, timeout: float = 75.0) -> Server:
+    """Run ``airflow dags reserialize`` and start ``airflow api-server``, both at once; return when both are done
+    and the server answers its health check."""
+    port = free_port()
+    log = workdir / "api-server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    server = Server(f"http://127.0.0.1:{port}", process, log)
+    serialize_log = workdir / "reserialize.log"
+    with serialize_log.open("wb") as out:
+        serialize = subprocess.Popen([AIRFLOW, "dags", "reserialize"], env=env, cwd=ROOT, stdout=out,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"api-server exited with {process.returncode}:\n{server.tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"api-server did not answer within {timeout:.0f} s:\n{server.tail()}")
+            with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError):
+                with urllib.request.urlopen(f"{server.base_url}/api/v2/monitor/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            time.sleep(0.3)
+        code = serialize.wait(timeout=max(5.0, deadline - time.monotonic()))
+        if code != 0:
+            raise RuntimeError(f"airflow dags reserialize failed ({code}):\n{serialize_log.read_text()[-3000:]}")
+    except BaseException:
+        stop(server)
+        _kill(serialize)
+        raise
+    return server
+
+
+def _kill(process: subprocess.Popen, grace: float = 10.0) -> None:
+    """Stop the process group this module started (the command and every worker it forked)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)  # stragglers of the group, if any
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+def stop(server: Server) -> None:
+    _kill(server.process)
