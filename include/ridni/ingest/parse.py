@@ -151,16 +151,25 @@ def parse_file(contract: Contract, src: str | os.PathLike | BinaryIO | bytes, fi
 
 # ------------------------------------------------------------------------------------------ bytes and text
 def _read_bytes(src, cap: int, file_name: str) -> bytes:
+    """The file's bytes, read in chunks up to ``cap`` (a single read(cap) would reserve cap bytes at once)."""
     if isinstance(src, bytes | bytearray | memoryview):
         data = bytes(src)
-    elif isinstance(src, str | os.PathLike):
-        with open(src, "rb") as f:
-            data = f.read(cap + 1)
     else:
-        data = src.read(cap + 1)
-        if not isinstance(data, bytes | bytearray):
-            raise TypeError("parse_file needs a binary file object")
-        data = bytes(data)
+        f = open(src, "rb") if isinstance(src, str | os.PathLike) else src  # noqa: SIM115
+        try:
+            chunks, size = [], 0
+            while size <= cap:
+                chunk = f.read(min(1 << 20, cap + 1 - size))
+                if not chunk:
+                    break
+                if not isinstance(chunk, bytes | bytearray):
+                    raise TypeError("parse_file needs a binary file object")
+                chunks.append(bytes(chunk))
+                size += len(chunk)
+        finally:
+            if f is not src:
+                f.close()
+        data = b"".join(chunks)
     if len(data) > cap:
         raise FileRejected(f"file larger than the limit ({cap} bytes)", file_name)
     return data
