@@ -48,11 +48,13 @@ def pseudonymise(values: pd.Series, key: bytes | None = None, prefix: str = PREF
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) with a quote."""
+    """Make text cells inert for spreadsheets: control characters (a CR or LF would start a new row in
+    many CSV readers) become spaces, and a cell a spreadsheet would run as a formula (=, +, -, @) gets a
+    leading quote."""
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            s = out[col].astype("string")
-            risky = s.str.match(r"^[=+\-@\t\r]").fillna(False)
+            s = out[col].astype("string").str.replace(r"[\x00-\x1f\x7f]", " ", regex=True)
+            risky = s.str.match(r"^[=+\-@]").fillna(False)
             out[col] = s.where(~risky, "'" + s)
     return out

@@ -93,6 +93,7 @@ def _summary_html(night: dt.date, frames: dict[str, pd.DataFrame], quality: pd.D
     out_of_missing = log[(log["from_category"] == "missing") & log["to_category"].notna()
                          & (log["to_category"] != "missing")]
     moves = out_of_missing.groupby("to_category").size().rename("persons").reset_index()
+    moves["persons"] = moves["persons"].map(lambda n: "<5" if 0 < n < 5 else str(n))
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ridni {night}</title>
 <style>body{{font-family:sans-serif;max-width:60em}}td,th{{border:1px solid #ccc;padding:2px 6px}}
 table{{border-collapse:collapse;margin-bottom:1em}}</style></head><body>
