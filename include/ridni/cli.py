@@ -105,9 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("docs", help="regenerate docs/sources.md from the source contracts")
     p.set_defaults(func=_docs)
 
+    from ridni import bench
     from ridni.linkage import accuracy
 
     accuracy.add_parser(sub)
+    bench.add_parser(sub)
 
     try:
         from ridni.synth import cli as synth_cli

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import posixpath
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 
 import fsspec
 import sqlalchemy as sa
+from fsspec.implementations.local import LocalFileSystem
 from sqlalchemy.engine import Connection
 
 MANIFEST = "manifest.json"
@@ -89,6 +91,9 @@ def _archive_one(fs, path: str, archive: str) -> ArchivedFile:
             while chunk := src.read(_CHUNK):
                 dst.write(chunk)
         afs.mv(partial, target)  # the archive never holds half a file
+        if isinstance(afs, LocalFileSystem):  # personal data: owner and group only
+            os.chmod(target, 0o640)
+            os.chmod(posixpath.dirname(target), 0o750)
     return ArchivedFile(posixpath.basename(path), sha, size, posixpath.join(archive.rstrip("/"), sha[:2], sha))
 
 

@@ -1,0 +1,833 @@
+"""``ridni bench``: the nightly run at scale, stage by stage, against the targets (docs/benchmark.md).
+
+    python -m ridni.bench                          # ~1,000,000 source records, then an incremental night
+    python -m ridni.bench --records 12000          # about the demo's size
+    python -m ridni.bench --work /tmp/rb --profile # keep (and reuse) the extracts; cProfile every stage
+
+A benchmark, never a timed test. It generates a population (``ridni synth`` in a child process, so
+its memory is not counted), makes a database of its own (``ridni_bench_<hex>``) on the warehouse's
+server, migrates it, and runs the stages in the order the DAGs run them:
+
+    ingest_source per source -> resolve_persons -> decide_night -> build_marts -> publish_night
+
+for the first (full) night and for the second (incremental) night. The stages named in the report
+are measured from the outside, by wrapping the package's own functions inside this process (nothing
+in the pipeline is edited): ``verify_archive`` (receive: sha256 + archive copy; manifest check),
+``parse`` (``parse_file``), ``validate`` (the GX suite), ``load`` (the rest of ``load_drop``: row
+hash, COPY into staging, merge into core, withdrawals, commit), ``standardise`` (``build_features``),
+``link`` (the rest of ``resolve_persons``: deterministic keys, Splink, clusters, writes), ``decide``
+(``decide_night``) and ``publish`` (``build_marts`` + ``publish_night``). Time is *exclusive*: a
+stage nested in another (parse inside load_drop) is charged to itself only. Memory is the peak
+resident set of this process while the stage ran (a sampling thread on ``/proc/self/status`` plus
+the ``getrusage`` high-water mark, which catches peaks the thread misses while C code holds the GIL).
+
+Side by side: the same staging rows loaded by COPY (``ridni.db.copy_frame``) and by pandas
+``to_sql``; Splink's blocked comparisons against all pairs (the reduction ratio) and the share of the
+truly matching pairs (generator truth) that blocking keeps. The database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import datetime as dt
+import gc
+import io
+import json
+import os
+import platform
+import pstats
+import resource
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STAGES = ["verify_archive", "parse", "validate", "load", "standardise", "link", "decide", "publish"]
+ROWS_OF = {
+    "verify_archive": "rows declared in the manifests", "parse": "rows parsed", "validate": "rows validated",
+    "load": "rows loaded into staging", "standardise": "source records", "link": "source records",
+    "decide": "linked source records", "publish": "persons with a status",
+}
+TARGETS = {"full_night_seconds": 180.0, "full_night_peak_rss_mb": 4096.0, "incremental_night_seconds": 30.0}
+START = dt.date(2026, 11, 1)
+MB = 1024 * 1024
+
+
+# ------------------------------------------------------------------------------------------ memory
+def rss_bytes() -> int:
+    """This process's resident set now (VmRSS), 0 where /proc is not there."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def maxrss_bytes() -> int:
+    """The process's resident high-water mark so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# ------------------------------------------------------------------------------------------ recorder
+@dataclass
+class StageStat:
+    seconds: float = 0.0
+    calls: int = 0
+    rows: int = 0
+    peak_rss: int = 0
+    rss_start: int | None = None
+
+
+@dataclass
+class _Frame:
+    name: str
+    group: str | None
+    resumed: float
+
+
+@dataclass
+class Recorder:
+    """Exclusive wall time, rows and peak RSS per stage; stages nest (the innermost is charged)."""
+
+    interval: float = 0.01
+    stats: dict[str, StageStat] = field(default_factory=dict)
+    by_group: dict[tuple[str, str], float] = field(default_factory=dict)
+    stack: list[_Frame] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._maxrss = maxrss_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="ridni-bench-rss", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.stats, self.by_group = {}, {}
+
+    def _stat(self, name: str) -> StageStat:
+        return self.stats.setdefault(name, StageStat())
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            rss = rss_bytes()
+            with self._lock:
+                if self.stack:
+                    s = self._stat(self.stack[-1].name)
+                    s.peak_rss = max(s.peak_rss, rss)
+
+    def _boundary(self, now: float) -> None:
+        """Charge the time and any new high-water mark since the last boundary to the top stage."""
+        if not self.stack:
+            self._maxrss = max(self._maxrss, maxrss_bytes())
+            return
+        top = self.stack[-1]
+        s = self._stat(top.name)
+        s.seconds += now - top.resumed
+        if top.group:
+            key = (top.group, top.name.split("/")[0])
+            self.by_group[key] = self.by_group.get(key, 0.0) + now - top.resumed
+        rss, high = rss_bytes(), maxrss_bytes()
+        s.peak_rss = max(s.peak_rss, rss, high if high > self._maxrss else 0)
+        self._maxrss = max(self._maxrss, high)
+
+    @property
+    def top(self) -> str:
+        return self.stack[-1].name.split("/")[0] if self.stack else "other"
+
+    @contextlib.contextmanager
+    def stage(self, name: str, group: str | None = None) -> Iterator[StageStat]:
+        now = time.perf_counter()
+        with self._lock:
+            self._boundary(now)
+            group = group or (self.stack[-1].group if self.stack else None)
+            self.stack.append(_Frame(name, group, now))
+            s = self._stat(name)
+            if s.rss_start is None:
+                s.rss_start = rss_bytes()
+        try:
+            yield s
+        finally:
+            now = time.perf_counter()
+            with self._lock:
+                self._boundary(now)
+                self.stack.pop()
+                s.calls += 1
+                if self.stack:
+                    self.stack[-1].resumed = now
+
+    def add_rows(self, stage: str, n: int) -> None:
+        with self._lock:
+            self._stat(stage).rows += int(n)
+
+    def table(self) -> list[dict]:
+        """One row per stage of :data:`STAGES` (sub-stages folded into their stage)."""
+        rows = []
+        for name in STAGES:
+            parts = {k: v for k, v in self.stats.items() if k == name or k.startswith(name + "/")}
+            seconds = sum(v.seconds for v in parts.values())
+            n = parts[name].rows if name in parts else 0
+            starts = [v.rss_start for v in parts.values() if v.rss_start is not None]
+            rows.append({
+                "stage": name, "seconds": round(seconds, 3), "rows": n, "rows_of": ROWS_OF[name],
+                "rows_per_second": round(n / seconds) if seconds > 0 else None,
+                "peak_rss_mb": round(max((v.peak_rss for v in parts.values()), default=0) / MB, 1),
+                "rss_at_start_mb": round(min(starts) / MB, 1) if starts else None,
+            })
+        return rows
+
+    def substages(self) -> dict[str, dict]:
+        return {k: {"seconds": round(v.seconds, 3), "calls": v.calls, "peak_rss_mb": round(v.peak_rss / MB, 1)}
+                for k, v in sorted(self.stats.items())}
+
+    def groups(self) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for (group, stage), seconds in sorted(self.by_group.items()):
+            out.setdefault(group, {})[stage] = round(seconds, 3)
+        return out
+
+
+# ------------------------------------------------------------------------------------------ instrumentation
+class Patches:
+    """Attribute patches undone in reverse order: the instrumentation lives only in this process."""
+
+    def __init__(self):
+        self._undo: list[tuple[object, str, object]] = []
+
+    def wrap(self, owner, attr: str, make: Callable[[Callable], Callable]) -> None:
+        original = getattr(owner, attr)
+        self._undo.append((owner, attr, original))
+        setattr(owner, attr, make(original))
+
+    def undo(self) -> None:
+        while self._undo:
+            owner, attr, original = self._undo.pop()
+            setattr(owner, attr, original)
+
+
+def _timed(rec: Recorder, name: str | Callable[[], str], rows: Callable | None = None,
+           rows_stage: str | None = None):
+    def make(fn):
+        def wrapper(*args, **kwargs):
+            label = name() if callable(name) else name
+            with rec.stage(label):
+                result = fn(*args, **kwargs)
+            if rows is not None:
+                rec.add_rows(rows_stage or label.split("/")[0], rows(result, *args, **kwargs))
+            return result
+        wrapper.__wrapped__ = fn
+        return wrapper
+    return make
+
+
+@dataclass
+class Capture:
+    """What the instrumentation keeps for the side-by-side comparisons (small)."""
+
+    compare_rows: int
+    staging_sample: object = None  # the first rows of the largest staging COPY
+    staging_source_rows: int = 0
+    staging_source: str | None = None
+    current_source: str | None = None
+
+
+def instrument(rec: Recorder, cap: Capture) -> Patches:
+    """Wrap the pipeline's functions (module attributes the stages look up at call time)."""
+    import pandas as pd
+    import splink.internals.linker_components.inference as splink_inference
+    import splink.internals.linker_components.training as splink_training
+
+    import ridni.decide.run as decide_run
+    import ridni.ingest.drops as drops
+    import ridni.ingest.load as load
+    import ridni.ingest.run as ingest_run
+    import ridni.linkage.clusters as clusters
+    import ridni.linkage.model as model
+    import ridni.linkage.run as linkage_run
+    import ridni.publish.marts as marts
+
+    p = Patches()
+    # verify and archive: ingest_source's own time (drop lookup, transaction) plus these two
+    p.wrap(drops, "receive", _timed(rec, "verify_archive/receive",
+                                    lambda d, *a, **k: sum(int(f.get("rows") or 0)
+                                                           for f in d.manifest.get("files", [])
+                                                           if isinstance(f, dict))))
+    p.wrap(drops, "verify", _timed(rec, "verify_archive/verify"))
+    p.wrap(ingest_run, "load_drop", _timed(rec, "load", lambda r, *a, **k: r.rows_loaded))
+    p.wrap(load, "parse_file", _timed(rec, "parse", lambda r, *a, **k: len(r.rows)))
+    p.wrap(load, "validate", _timed(rec, "validate", lambda r, contract, rows, **k: len(rows)))
+    p.wrap(load, "_staging_frame", _timed(rec, "load/row_hash"))
+    p.wrap(load, "_merge_into_core", _timed(rec, "load/merge_into_core"))
+    p.wrap(load, "_withdraw_absent", _timed(rec, "load/withdraw_absent"))
+
+    def copy_for(module):
+        def make(fn):
+            def wrapper(conn, table, columns, frame):
+                if table == "staging.record" and len(frame) > cap.staging_source_rows:
+                    cap.staging_sample = frame[list(columns)].head(cap.compare_rows).copy()
+                    cap.staging_source_rows, cap.staging_source = len(frame), cap.current_source
+                with rec.stage(f"{rec.top}/copy"):
+                    return fn(conn, table, columns, frame)
+            return wrapper
+        p.wrap(module, "copy_frame", make)
+
+    for module in (load, linkage_run, decide_run, marts):
+        copy_for(module)
+    p.wrap(pd, "read_sql", _timed(rec, lambda: f"{rec.top}/read_sql"))
+
+    p.wrap(linkage_run, "build_features", _timed(rec, "standardise", lambda r, *a, **k: len(r)))
+    p.wrap(linkage_run, "deterministic_edges", _timed(rec, "link/deterministic_keys"))
+    p.wrap(model, "predict", _timed(rec, "link/splink_other"))
+    p.wrap(clusters, "components", _timed(rec, "link/clusters"))
+    p.wrap(clusters, "assign_person_ids", _timed(rec, "link/person_ids"))
+    training = splink_training.LinkerTraining
+    p.wrap(training, "estimate_probability_two_random_records_match", _timed(rec, "link/splink_prior"))
+    p.wrap(training, "estimate_u_using_random_sampling", _timed(rec, "link/splink_u"))
+    p.wrap(training, "estimate_parameters_using_expectation_maximisation", _timed(rec, "link/splink_em"))
+    p.wrap(splink_inference.LinkerInference, "predict", _timed(rec, "link/splink_predict"))
+
+    p.wrap(decide_run, "person_profiles", _timed(rec, "decide/profiles"))
+    p.wrap(decide_run, "to_evidence", _timed(rec, "decide/evidence", lambda r, records: len(records)))
+    p.wrap(decide_run, "decide", _timed(rec, "decide/rules"))
+    return p
+
+
+# ------------------------------------------------------------------------------------------ machine
+def machine(engine) -> dict:
+    import sqlalchemy as sa
+
+    cpu = None
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = None
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = round(int(line.split()[1]) / 1024 / 1024, 1)
+    with engine.connect() as conn:
+        pg = conn.execute(sa.text("SELECT version()")).scalar()
+        pg_settings = dict(conn.execute(sa.text(
+            "SELECT name, setting || COALESCE(unit, '') FROM pg_settings WHERE name IN ('shared_buffers', "
+            "'work_mem', 'maintenance_work_mem', 'max_wal_size', 'synchronous_commit', 'max_parallel_workers', "
+            "'effective_cache_size', 'fsync')")).all())
+    versions = {}
+    for name in ("pandas", "numpy", "pyarrow", "duckdb", "splink", "great_expectations", "sqlalchemy", "psycopg2"):
+        with contextlib.suppress(Exception):
+            from importlib.metadata import version
+
+            versions[name] = version(name if name != "psycopg2" else "psycopg2-binary")
+    return {
+        "cpu_model": cpu, "logical_cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "ram_gb": mem, "os": platform.platform(), "python": platform.python_version(),
+        "postgresql": pg, "postgresql_settings": pg_settings, "packages": versions,
+    }
+
+
+# ------------------------------------------------------------------------------------------ database
+@contextlib.contextmanager
+def bench_database(server_url: str, keep: bool = False) -> Iterator[str]:
+    """A fresh database ``ridni_bench_<hex>`` on the server, dropped afterwards (unless ``keep``)."""
+    import sqlalchemy as sa
+
+    from ridni import db
+
+    admin = sa.create_engine(db.normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    name = f"ridni_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(db.normalise_url(server_url)).set(database=name).render_as_string(
+            hide_password=False)
+    finally:
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def table_activity(engine) -> dict[str, dict[str, int]]:
+    """Rows inserted/updated/deleted per table so far (pg_stat_user_tables; backends flush on exit)."""
+    import sqlalchemy as sa
+
+    engine.dispose()  # close the pool: its backends flush their statistics as they exit
+    time.sleep(0.7)
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
+        rows = conn.execute(sa.text(
+            "SELECT schemaname || '.' || relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables "
+            "WHERE schemaname IN ('raw', 'staging', 'quarantine', 'core', 'marts', 'audit')")).all()
+    return {t: {"inserted": i, "updated": u, "deleted": d} for t, i, u, d in rows}
+
+
+def _activity_delta(before: dict, after: dict) -> dict[str, dict[str, int]]:
+    out = {}
+    for table, now in sorted(after.items()):
+        then = before.get(table, {"inserted": 0, "updated": 0, "deleted": 0})
+        delta = {k: now[k] - then[k] for k in now}
+        if any(delta.values()):
+            out[table] = delta
+    return out
+
+
+# ------------------------------------------------------------------------------------------ generation
+def generate_extracts(work: Path, records: int, nights: int, seed: int) -> dict:
+    """``ridni synth`` in a child process (its memory is not the pipeline's); reused when already there."""
+    from ridni.synth.generate import records_to_persons
+
+    persons = records_to_persons(records)
+    marker = work / "bench-synth.json"
+    wanted = {"persons": persons, "nights": nights, "seed": seed, "start": START.isoformat()}
+    if marker.exists() and json.loads(marker.read_text()).get("args") == wanted:
+        info = json.loads(marker.read_text())
+        info["reused"] = True
+        return info
+    t0 = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
+                                                                      os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys, resource; from ridni.cli import main; rc = main(sys.argv[1:]); "
+         "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)",
+         "synth", "--out", str(work), "--persons", str(persons), "--nights", str(nights), "--seed", str(seed),
+         "--start-date", START.isoformat()],
+        env=env, capture_output=True, text=True, check=False)
+    if proc.returncode:
+        raise RuntimeError(f"ridni synth failed:\n{proc.stdout}\n{proc.stderr}")
+    maxrss = next((int(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("maxrss_kb")), 0)
+    info = {"args": wanted, "seconds": round(time.perf_counter() - t0, 1), "peak_rss_mb": round(maxrss / 1024, 1),
+            "rows_per_night": {}, "reused": False}
+    for n in range(nights):
+        night = (START + dt.timedelta(days=n)).isoformat()
+        per = {}
+        for manifest in sorted((work / "landing").glob(f"*/{night}/manifest.json")):
+            m = json.loads(manifest.read_text())
+            per[m["source"]] = sum(int(f["rows"]) for f in m["files"])
+        info["rows_per_night"][night] = per
+    marker.write_text(json.dumps(info, indent=2))
+    return info
+
+
+# ------------------------------------------------------------------------------------------ a night
+@dataclass
+class Profiler:
+    folder: Path | None
+    results: dict[str, list[dict]] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def segment(self, name: str) -> Iterator[None]:
+        if self.folder is None:
+            yield
+            return
+        prof = cProfile.Profile()
+        prof.enable()
+        try:
+            yield
+        finally:
+            prof.disable()
+            self.folder.mkdir(parents=True, exist_ok=True)
+            prof.dump_stats(self.folder / f"{name}.prof")
+            self.results[name] = hotspots(prof)
+
+
+def hotspots(prof: cProfile.Profile, n: int = 15) -> list[dict]:
+    """The functions with the most own time, with their cumulative time."""
+    stats = pstats.Stats(prof, stream=io.StringIO())
+    rows = []
+    for (filename, line, func), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():
+        rows.append({"function": f"{_short(filename)}:{line}({func})", "calls": calls,
+                     "own_seconds": round(tottime, 3), "cumulative_seconds": round(cumtime, 3)})
+    return sorted(rows, key=lambda r: r["own_seconds"], reverse=True)[:n]
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "include/", "lib/python3"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
+def run_night(engine, night: dt.date, rec: Recorder, cap: Capture, prof: Profiler, exports: str,
+              threshold: int) -> dict:
+    """Every stage of one night, in the DAGs' order; returns what each returned."""
+    from ridni.contracts import all_contracts
+    from ridni.decide.run import decide_night
+    from ridni.ingest.run import ingest_source
+    from ridni.linkage.run import resolve_persons
+    from ridni.publish.exports import publish_night
+    from ridni.publish.marts import build_marts
+
+    out: dict = {"ingest": {}}
+    wall0 = time.perf_counter()
+    with prof.segment(f"{night}-ingest"):
+        for contract in all_contracts():
+            cap.current_source = contract.source_id
+            with rec.stage("verify_archive", group=contract.source_id):
+                report = ingest_source(engine, contract.source_id, night)
+            out["ingest"][contract.source_id] = {"status": report.status, "loaded": report.rows_loaded,
+                                                 "quarantined": report.rows_quarantined,
+                                                 "withdrawn": report.withdrawn, "reason": report.reason}
+    cap.current_source = None
+    gc.collect()
+    with prof.segment(f"{night}-resolve_persons"), rec.stage("link"):
+        out["resolve_persons"] = resolve_persons(engine, night)
+    rec.add_rows("link", out["resolve_persons"]["records"])
+    gc.collect()
+    with prof.segment(f"{night}-decide_night"), rec.stage("decide"):
+        out["decide_night"] = decide_night(engine, night)
+    gc.collect()
+    with prof.segment(f"{night}-publish"), rec.stage("publish"):
+        with rec.stage("publish/marts"):
+            marts = build_marts(engine, night, threshold=threshold)
+        with rec.stage("publish/exports"):
+            publish_night(engine, night, exports)
+        rec.add_rows("publish", marts["persons"])
+    out["build_marts"] = marts
+    out["wall_seconds"] = round(time.perf_counter() - wall0, 3)
+    gc.collect()
+    return out
+
+
+def change_of_night(engine, night: dt.date) -> dict:
+    """How much the night changed: record versions written, persons whose status changed."""
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        versions = dict(conn.execute(sa.text(
+            "SELECT change, count(*) FROM core.source_record_version WHERE valid_from = :n GROUP BY change"),
+            {"n": night}).all())
+        records = conn.execute(sa.text("SELECT count(*) FROM core.source_record")).scalar()
+        current = conn.execute(sa.text("SELECT count(*) FROM core.source_record WHERE withdrawn_on IS NULL")).scalar()
+        persons = conn.execute(sa.text("SELECT count(*) FROM core.person_status WHERE valid_to IS NULL")).scalar()
+        new_status = conn.execute(sa.text("SELECT count(*) FROM core.person_status WHERE valid_from = :n"),
+                                  {"n": night}).scalar()
+        staged = conn.execute(sa.text(
+            "SELECT COALESCE(sum(rows_loaded), 0) FROM staging.load WHERE extract_date = :n AND status = 'loaded'"),
+            {"n": night}).scalar()
+    changed = sum(versions.values())
+    return {"record_versions": versions, "records_changed": changed, "source_records": records,
+            "current_source_records": current, "changed_share": round(changed / records, 5) if records else None,
+            "rows_staged": int(staged), "persons_with_status": persons, "status_versions_written": new_status}
+
+
+# ------------------------------------------------------------------------------------------ side by side
+def copy_vs_to_sql(engine, sample) -> dict:
+    """The same staging rows into two empty copies of staging.record: COPY, then pandas ``to_sql``."""
+    import sqlalchemy as sa
+
+    from ridni.db import copy_frame
+
+    if sample is None or len(sample) == 0:
+        return {"rows": 0}
+    columns = list(sample.columns)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS bench_cmp CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA bench_cmp"))
+        for t in ("by_copy", "by_to_sql"):
+            conn.execute(sa.text(f"CREATE TABLE bench_cmp.{t} (LIKE staging.record INCLUDING DEFAULTS)"))
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        copy_frame(conn, "bench_cmp.by_copy", columns, sample)
+    copy_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        sample.to_sql("by_to_sql", conn, schema="bench_cmp", if_exists="append", index=False)
+    to_sql_s = time.perf_counter() - t0
+    with engine.begin() as conn:
+        n_copy = conn.execute(sa.text("SELECT count(*) FROM bench_cmp.by_copy")).scalar()
+        n_sql = conn.execute(sa.text("SELECT count(*) FROM bench_cmp.by_to_sql")).scalar()
+        same = conn.execute(sa.text(
+            "SELECT count(*) FROM (SELECT * FROM bench_cmp.by_copy EXCEPT ALL SELECT * FROM bench_cmp.by_to_sql) d"
+        )).scalar()
+        conn.execute(sa.text("DROP SCHEMA bench_cmp CASCADE"))
+    return {"rows": len(sample), "rows_copied": n_copy, "rows_to_sql": n_sql, "rows_differing": same,
+            "copy_seconds": round(copy_s, 3), "to_sql_seconds": round(to_sql_s, 3),
+            "copy_rows_per_second": round(len(sample) / copy_s) if copy_s else None,
+            "to_sql_rows_per_second": round(len(sample) / to_sql_s) if to_sql_s else None,
+            "ratio": round(to_sql_s / copy_s, 1) if copy_s else None,
+            "to_sql": "DataFrame.to_sql(if_exists='append', index=False): SQLAlchemy executemany"}
+
+
+def blocking_analysis(engine, truth_csv: Path) -> dict:
+    """Splink's blocked comparisons vs all pairs, and the true pairs that blocking keeps."""
+    import duckdb
+    import numpy as np
+    import pandas as pd
+    import sqlalchemy as sa
+    from splink import DuckDBAPI
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    from ridni.linkage.evaluate import score
+    from ridni.linkage.features import build_features
+    from ridni.linkage.model import BLOCKING_RULES
+
+    t0 = time.perf_counter()
+    with engine.connect() as conn:  # exactly what resolve_persons reads, in its order
+        records = pd.read_sql(sa.text(
+            "SELECT source_id, record_key, surname, first_name, patronymic, full_name, birth_date, sex, rnokpp, "
+            "service_no, region, appeal_refs FROM core.source_record ORDER BY source_id, record_key"), conn)
+        links = pd.read_sql(sa.text("SELECT source_id, record_key, person_id FROM core.person_link"), conn)
+    f = build_features(records)
+    del records
+    f["unique_id"] = np.arange(len(f))
+    n = len(f)
+    all_pairs = n * (n - 1) // 2
+
+    api = DuckDBAPI()
+    counts = count_comparisons_from_blocking_rules(
+        api.register(f, table_name="records"), blocking_rules=BLOCKING_RULES, link_type="dedupe_only",
+        record_sample_proportion=1.0)
+    per_rule = [{"rule": c["blocking_rule"], "marginal": int(c["marginal_comparison_count"]),
+                 "cumulative": int(c["cumulative_comparison_count"])} for c in counts]
+    blocked = per_rule[-1]["cumulative"] if per_rule else 0
+
+    truth = pd.read_csv(truth_csv, dtype=str, usecols=["source_id", "record_key", "person_id"])
+    t = f.merge(truth.rename(columns={"person_id": "true_person"}), on=["source_id", "record_key"], how="inner")
+    conditions = [r.get_blocking_rule("duckdb").blocking_rule_sql for r in BLOCKING_RULES]
+    blocked_sql = " OR ".join(f"COALESCE(({c}), FALSE)" for c in conditions)
+    keys_sql = "COALESCE(l.rnokpp = r.rnokpp, FALSE) OR COALESCE(l.service_no = r.service_no, FALSE)"
+    con = duckdb.connect()
+    con.register("t", t)
+    true_pairs, kept, kept_or_keys = con.execute(f"""
+        SELECT count(*), count(*) FILTER (WHERE {blocked_sql}),
+               count(*) FILTER (WHERE {blocked_sql} OR {keys_sql})
+        FROM t l JOIN t r ON l.true_person = r.true_person AND l.unique_id < r.unique_id
+    """).fetchone()  # noqa: S608 (the rules' own SQL)
+    con.close()
+    m = links.merge(truth, on=["source_id", "record_key"], suffixes=("", "_true"))
+    final = score(m["person_id"], m["person_id_true"])["all"].as_dict()
+    return {
+        "records": n, "records_with_truth": len(t), "all_pairs": all_pairs, "blocked_comparisons": blocked,
+        "reduction_ratio": round(1 - blocked / all_pairs, 8) if all_pairs else None,
+        "all_pairs_per_blocked_comparison": round(all_pairs / blocked, 1) if blocked else None,
+        "per_rule": per_rule, "true_pairs": int(true_pairs),
+        "blocking_recall": round(kept / true_pairs, 5) if true_pairs else None,
+        "blocking_or_deterministic_keys_recall": round(kept_or_keys / true_pairs, 5) if true_pairs else None,
+        "final_linkage": final, "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+# ------------------------------------------------------------------------------------------ the command
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("bench", help="benchmark the nightly run at scale (stages, memory, ratios)",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _arguments(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    from ridni.config import DEFAULT_DATA_DIR
+
+    p.add_argument("--records", type=int, default=1_000_000,
+                   help="source records in the first night's drops (default 1,000,000; 12,000 ~ the demo)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--no-incremental", action="store_true", help="only the full night")
+    p.add_argument("--report", type=Path, default=Path(os.environ.get("RIDNI_DATA_DIR", DEFAULT_DATA_DIR))
+                   / "bench" / "report.json", help="the JSON report (default var/bench/report.json)")
+    p.add_argument("--work", type=Path, default=None,
+                   help="folder for extracts, archive and exports; kept, and its extracts reused by a later run "
+                        "with the same --records/--seed (default: a temporary folder, removed)")
+    p.add_argument("--server-url", default=None,
+                   help="PostgreSQL server on which to create the bench database (default: the warehouse's "
+                        "server, RIDNI_WAREHOUSE_URL, else the embedded one)")
+    p.add_argument("--keep-db", action="store_true", help="do not drop the bench database (its name is printed)")
+    p.add_argument("--compare-rows", type=int, default=100_000,
+                   help="staging rows for COPY vs to_sql (the first rows of the largest load)")
+    p.add_argument("--no-blocking-analysis", action="store_true", help="skip the reduction ratio and recall")
+    p.add_argument("--profile", action="store_true",
+                   help="cProfile each stage group (slower: the times are then not the benchmark's)")
+
+
+def run(args: argparse.Namespace) -> int:
+    command = " ".join(["python -m ridni.bench", *(f"--records {args.records}",),
+                        *(["--no-incremental"] if args.no_incremental else []), *(["--profile"] if args.profile else [])])
+    report = bench(command=command, records=args.records, seed=args.seed, incremental=not args.no_incremental,
+                   report_path=args.report, work=args.work, server_url=args.server_url, keep_db=args.keep_db,
+                   compare_rows=args.compare_rows, blocking=not args.no_blocking_analysis, profile=args.profile)
+    print(render(report))
+    print(f"\nreport: {args.report}")
+    return 0
+
+
+_ENV = ("RIDNI_DATA_DIR", "RIDNI_LANDING", "RIDNI_ARCHIVE", "RIDNI_EXPORTS", "RIDNI_DATA_DOCS",
+        "RIDNI_PSEUDONYM_KEY", "GX_ANALYTICS_ENABLED")
+
+
+def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1, incremental: bool = True, report_path: Path,
+          work: Path | None = None, server_url: str | None = None, keep_db: bool = False,
+          compare_rows: int = 100_000, blocking: bool = True, profile: bool = False) -> dict:
+    """Run the benchmark and write the report; returns it."""
+    from ridni import db
+    from ridni.config import settings
+
+    report_path = Path(report_path).resolve()
+    temporary = work is None
+    work = Path(tempfile.mkdtemp(prefix="ridni-bench-")) if temporary else Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    saved_env = {k: os.environ.get(k) for k in _ENV}
+    nights = [START + dt.timedelta(days=i) for i in range(2 if incremental else 1)]
+    report: dict = {"command": command,
+                    "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "records_requested": records, "seed": seed, "targets": TARGETS, "nights": []}
+    try:
+        for sub in ("archive", "exports", "data_docs"):  # a reused work folder starts without them
+            shutil.rmtree(work / sub, ignore_errors=True)
+        os.environ.update({
+            "RIDNI_DATA_DIR": str(work), "RIDNI_LANDING": str(work / "landing"),
+            "RIDNI_ARCHIVE": str(work / "archive"), "RIDNI_EXPORTS": str(work / "exports"),
+            "RIDNI_DATA_DOCS": str(work / "data_docs"), "GX_ANALYTICS_ENABLED": "false",
+        })
+        os.environ.setdefault("RIDNI_PSEUDONYM_KEY", secrets.token_hex(32))
+        print(f"generating ~{records:,} records, {len(nights)} night(s) in {work} ...", flush=True)
+        report["generation"] = generate_extracts(work, records, len(nights), seed)
+        server = server_url or db.resolve_url()[0]
+        with bench_database(server, keep=keep_db) as url:
+            report["database"] = db.redacted(url)
+            t0 = time.perf_counter()
+            db.upgrade(url)
+            report["migrate_seconds"] = round(time.perf_counter() - t0, 2)
+            engine = db.make_engine(url)
+            report["machine"] = machine(engine)
+            rec = Recorder()
+            cap = Capture(compare_rows)
+            prof = Profiler(report_path.parent / "profile" if profile else None)
+            patches = instrument(rec, cap)
+            try:
+                for i, night in enumerate(nights):
+                    kind = "full" if i == 0 else "incremental"
+                    print(f"{night}: {kind} night ...", flush=True)
+                    rec.reset()
+                    before = table_activity(engine)
+                    result = run_night(engine, night, rec, cap, prof, settings().exports,
+                                       settings().suppression_threshold)
+                    stages = rec.table()
+                    entry = {
+                        "night": night.isoformat(), "kind": kind, "stages": stages,
+                        "total_seconds": round(sum(s["seconds"] for s in stages), 2),
+                        "wall_seconds": result.pop("wall_seconds"),
+                        "peak_rss_mb": max(s["peak_rss_mb"] for s in stages),
+                        "substages": rec.substages(), "per_source_seconds": rec.groups(),
+                        "results": result, "change": change_of_night(engine, night),
+                        "rows_written": _activity_delta(before, table_activity(engine)),
+                    }
+                    report["nights"].append(entry)
+                    if i == 0:
+                        patches.undo()  # the comparisons are not stages
+                        print("COPY vs to_sql ...", flush=True)
+                        report["copy_vs_to_sql"] = {"source": cap.staging_source,
+                                                    "largest_load_rows": cap.staging_source_rows,
+                                                    **copy_vs_to_sql(engine, cap.staging_sample)}
+                        cap.staging_sample = None
+                        if blocking:
+                            print("blocking: reduction ratio and recall ...", flush=True)
+                            report["blocking"] = blocking_analysis(
+                                engine, work / "truth" / night.isoformat() / "records.csv")
+                        gc.collect()
+                        patches = instrument(rec, cap)
+            finally:
+                patches.undo()
+                rec.close()
+                engine.dispose()
+            report["profile"] = prof.results or None
+            report["max_rss_mb"] = round(maxrss_bytes() / MB, 1)
+        report["verdict"] = verdict(report)
+    finally:
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if temporary:
+            shutil.rmtree(work, ignore_errors=True)
+    report["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return report
+
+
+def verdict(report: dict) -> dict:
+    out = {}
+    nights = report["nights"]
+    if nights:
+        full = nights[0]
+        out["full_night_seconds"] = {"measured": full["total_seconds"], "target": TARGETS["full_night_seconds"],
+                                     "met": full["total_seconds"] <= TARGETS["full_night_seconds"]}
+        out["full_night_peak_rss_mb"] = {"measured": full["peak_rss_mb"], "target": TARGETS["full_night_peak_rss_mb"],
+                                         "met": full["peak_rss_mb"] <= TARGETS["full_night_peak_rss_mb"]}
+    if len(nights) > 1:
+        inc, full = nights[1], nights[0]
+        out["incremental_night_seconds"] = {"measured": inc["total_seconds"],
+                                            "target": TARGETS["incremental_night_seconds"],
+                                            "met": inc["total_seconds"] <= TARGETS["incremental_night_seconds"]}
+        out["incremental_vs_full"] = {
+            s["stage"]: round(s["seconds"] / f["seconds"], 3) if f["seconds"] else None
+            for s, f in zip(inc["stages"], full["stages"], strict=True)}
+        out["incremental_vs_full"]["total"] = round(inc["total_seconds"] / full["total_seconds"], 3)
+        out["incremental_changed_share"] = inc["change"]["changed_share"]
+    return out
+
+
+def render(report: dict) -> str:
+    lines = []
+    m = report.get("machine", {})
+    lines.append(f"machine: {m.get('cpu_model')}, {m.get('usable_cpus')} CPUs, {m.get('ram_gb')} GB RAM, "
+                 f"{m.get('os')}, Python {m.get('python')}, {str(m.get('postgresql', '')).split(' on ')[0]}")
+    for night in report["nights"]:
+        lines.append(f"\n{night['night']} ({night['kind']} night): "
+                     f"{night['total_seconds']:.1f} s, peak RSS {night['peak_rss_mb']:.0f} MB")
+        lines.append(f"  {'stage':15} {'seconds':>9} {'rows':>10} {'rows/s':>10} {'peak MB':>8}")
+        for s in night["stages"]:
+            rps = f"{s['rows_per_second']:,}" if s["rows_per_second"] is not None else "-"
+            lines.append(f"  {s['stage']:15} {s['seconds']:9.2f} {s['rows']:>10,} {rps:>10} {s['peak_rss_mb']:8.0f}")
+        c = night["change"]
+        lines.append(f"  changed records: {c['records_changed']:,} of {c['source_records']:,} "
+                     f"({100 * (c['changed_share'] or 0):.2f}%); status versions written: "
+                     f"{c['status_versions_written']:,} of {c['persons_with_status']:,} persons")
+    cmp_ = report.get("copy_vs_to_sql")
+    if cmp_ and cmp_.get("rows"):
+        lines.append(f"\nCOPY vs to_sql ({cmp_['rows']:,} staging rows of {cmp_['source']}): COPY "
+                     f"{cmp_['copy_seconds']:.2f} s, to_sql {cmp_['to_sql_seconds']:.2f} s -> {cmp_['ratio']}x")
+    b = report.get("blocking")
+    if b:
+        lines.append(f"blocking: {b['blocked_comparisons']:,} comparisons of {b['all_pairs']:,} pairs "
+                     f"(reduction ratio {b['reduction_ratio']}); recall kept by blocking {b['blocking_recall']} "
+                     f"(with the deterministic keys {b['blocking_or_deterministic_keys_recall']}); final linkage "
+                     f"F1 {b['final_linkage']['f1']}")
+    for name, v in report.get("verdict", {}).items():
+        if isinstance(v, dict) and "met" in v:
+            lines.append(f"target {name}: {v['measured']} (target {v['target']}) {'met' if v['met'] else 'NOT MET'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import logging
+
+    parser = argparse.ArgumentParser(prog="python -m ridni.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    _arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
