@@ -55,6 +55,6 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             s = out[col].astype("string").str.replace(r"[\x00-\x1f\x7f]", " ", regex=True)
-            risky = s.str.match(r"^[=+\-@]").fillna(False)
+            risky = s.str.match(r"^\s*[=+\-@]").fillna(False)
             out[col] = s.where(~risky, "'" + s)
     return out

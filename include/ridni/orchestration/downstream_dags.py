@@ -12,13 +12,15 @@ from ridni.orchestration.warehouse import engine
 
 PERSONS = Asset(name="ridni.persons", uri="ridni://warehouse/core/person_link")
 EXPORTS = Asset(name="ridni.exports", uri="ridni://exports/night")
-DEFAULT_ARGS = {
-    "owner": "ridni-data-engineering",
-    "retries": settings().task_retries,
-    "retry_delay": dt.timedelta(minutes=5),
-    "retry_exponential_backoff": True,
-    "on_failure_callback": on_task_failure,
-}
+def default_args() -> dict:
+    """Read when a DAG is built (not at import), so the retry setting of the parsing process applies."""
+    return {
+        "owner": "ridni-data-engineering",
+        "retries": settings().task_retries,
+        "retry_delay": dt.timedelta(minutes=5),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": on_task_failure,
+    }
 
 
 def build_resolve_dag(source_ids: list[str], event_source_ids: list[str]) -> DAG:
@@ -35,7 +37,7 @@ def build_resolve_dag(source_ids: list[str], event_source_ids: list[str]) -> DAG
         max_active_runs=1,
         tags=["ridni", "linkage"],
         params={"night": None},
-        default_args=DEFAULT_ARGS,
+        default_args=default_args(),
         doc_md="""
 ### Resolve persons
 
@@ -71,7 +73,7 @@ def build_publish_dag() -> DAG:
         max_active_runs=1,
         tags=["ridni", "publish"],
         params={"night": None},
-        default_args=DEFAULT_ARGS,
+        default_args=default_args(),
         doc_md=f"""
 ### Publish for headquarters
 
