@@ -28,6 +28,7 @@ class Settings:
     max_volume_change: float
     suppression_threshold: int
     task_retries: int
+    linkage_retrain_days: int
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -49,4 +50,6 @@ def settings() -> Settings:
         max_volume_change=float(os.environ.get("RIDNI_MAX_VOLUME_CHANGE", "0.50")),
         suppression_threshold=int(os.environ.get("RIDNI_SUPPRESSION_THRESHOLD", "5")),
         task_retries=int(os.environ.get("RIDNI_TASK_RETRIES", "3")),
+        # the linkage model is retrained (and every pair scored again) when it is this old
+        linkage_retrain_days=int(os.environ.get("RIDNI_LINKAGE_RETRAIN_DAYS", "7")),
     )

@@ -23,7 +23,8 @@ def test_upgrade_from_empty_then_downgrade_to_empty(make_database):
                     sa.text("SELECT table_schema, table_name FROM information_schema.tables")
                 )
             }
-        assert {"raw.drop", "raw.file", "staging.record", "core.source_record", "audit.alert"} <= tables
+        assert {"raw.drop", "raw.file", "staging.record", "core.source_record", "audit.alert",
+                "core.link_record", "core.link_edge", "core.linkage_model"} <= tables
 
         db.downgrade(url)
         assert not (LAYERS & _schemas(engine))

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from ridni.linkage.clusters import assign_person_ids, components
+from ridni.linkage.clusters import assign_person_ids, components, constrained_components
 
 
 def _ids(start):
@@ -44,3 +44,32 @@ def test_first_night_everyone_is_new():
     a = assign_person_ids(np.array([0, 0, 1]), pd.Series([np.nan, np.nan, np.nan]), _ids(1))
     assert a.person_of_record.tolist() == [1, 1, 2]
     assert a.new_persons == [1, 2]
+
+
+def _none():
+    return np.array([], dtype=int), np.array([], dtype=int)
+
+
+def test_a_different_decision_holds_across_a_chain_of_links():
+    # 0 - 1 - 2 - 3 linked in a chain; a reviewer said 0 and 3 are different persons.
+    # The weakest link on the path (1-2, order 9) is the one left out.
+    left, right, order = np.array([0, 1, 2]), np.array([1, 2, 3]), np.array([1, 9, 2])
+    labels = constrained_components(5, left, right, order, np.array([0]), np.array([3]))
+    assert labels[0] == labels[1] and labels[2] == labels[3]
+    assert labels[0] != labels[3]
+    assert len(set(labels.tolist())) == 3  # {0,1}, {2,3}, {4}
+
+
+def test_without_a_conflict_the_clusters_are_the_plain_components():
+    left, right, order = np.array([0, 2]), np.array([1, 3]), np.array([0, 0])
+    plain = components(4, left, right)
+    assert (constrained_components(4, left, right, order, *_none()) == plain).all()
+    # a cannot-link between two records already apart changes nothing
+    assert (constrained_components(4, left, right, order, np.array([0]), np.array([2])) == plain).all()
+
+
+def test_a_stronger_link_wins_over_a_weaker_one_into_the_same_conflict():
+    # 0 and 2 are different; 1 links to both, strongly to 2 (rnokpp) and weakly to 0 (splink)
+    labels = constrained_components(3, np.array([0, 1]), np.array([1, 2]), np.array([4, 1]),
+                                    np.array([0]), np.array([2]))
+    assert labels[1] == labels[2] != labels[0]

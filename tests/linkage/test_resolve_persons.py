@@ -64,10 +64,20 @@ def test_every_link_says_why(linked):
     assert splink["explanation"].map(lambda e: "surname" in e and "birth_date" in e).all()
 
 
-def test_ids_are_stable_from_night_to_night(linked):
-    engine, _, _ = linked
+def _partition(links: pd.DataFrame) -> set[frozenset]:
+    keys = links["source_id"] + "/" + links["record_key"]
+    return {frozenset(g) for g in keys.groupby(links["person_id"]).agg(list)}
+
+
+def test_ids_are_stable_from_night_to_night_and_the_second_night_is_incremental(linked):
+    engine, _, first = linked
+    assert first["mode"] == "full" and first["changed_records"] == first["records"]
     before = _links(engine)
     list(ingest_night(engine, NIGHT2))
+    with engine.connect() as conn:
+        changed = conn.execute(sa.text(
+            "SELECT count(*) FROM core.source_record s LEFT JOIN core.link_record f USING (source_id, record_key) "
+            "WHERE f.row_hash IS DISTINCT FROM s.row_hash")).scalar()
     result = resolve_persons(engine, NIGHT2)
     after = _links(engine)
     both = before.merge(after, on=["source_id", "record_key"], suffixes=("_1", "_2"))
@@ -76,6 +86,35 @@ def test_ids_are_stable_from_night_to_night(linked):
     assert len(moved) <= result["merges"] + result["splits"] + len(moved[moved.person_id_1.isna()])
     assert len(moved) / len(both) < 0.01
     assert len(after) >= len(before)
+
+    # the night's work is proportional to its change: only new and changed records are standardised,
+    # compared with their candidate partners only, and only their persons are clustered again
+    assert result["mode"] == "incremental"
+    assert result["changed_records"] == changed > 0
+    assert result["compared_records"] < 0.5 * result["records"]
+    assert result["clustered_records"] < 0.5 * result["records"]
+
+    # ... and gives the persons that scoring every pair again (same model) gives
+    incremental = _partition(after)
+    full = resolve_persons(engine, NIGHT2, full=True)
+    assert full["mode"] == "full" and full["compared_records"] == full["records"]
+    assert _partition(_links(engine)) == incremental
+    ids = lambda links: links.set_index(["source_id", "record_key"])["person_id"].sort_index()  # noqa: E731
+    assert ids(_links(engine)).equals(ids(after))
+
+
+def test_a_rerun_of_the_night_changes_nothing(linked):
+    engine, _, _ = linked
+    before = _links(engine)
+    with engine.connect() as conn:
+        events = conn.execute(sa.text("SELECT count(*) FROM core.person_event")).scalar()
+    again = resolve_persons(engine, NIGHT2)
+    assert again["changed_records"] == 0 and again["relinked_records"] == 0, again
+    assert again["merges"] == again["splits"] == again["new_persons"] == 0
+    pd.testing.assert_frame_equal(_links(engine).sort_values(["source_id", "record_key"]).reset_index(drop=True),
+                                  before.sort_values(["source_id", "record_key"]).reset_index(drop=True))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM core.person_event")).scalar() == events
 
 
 def test_a_reviewers_decision_binds_later_runs_and_merges_and_splits_are_logged(linked):
@@ -109,3 +148,34 @@ def test_a_reviewers_decision_binds_later_runs_and_merges_and_splits_are_logged(
         events = pd.read_sql(sa.text("SELECT night, kind FROM core.person_event WHERE night = :n"), conn,
                              params={"n": night3})
     assert {"merge", "split"} <= set(events["kind"])
+
+
+def test_a_different_decision_holds_across_a_chain_of_links(linked):
+    """Two records of one person with no direct link between them, declared different: they part."""
+    engine, _, _ = linked
+    with engine.connect() as conn:
+        far = conn.execute(sa.text("""
+            SELECT fa.source_id AS ls, fa.record_key AS lk, fb.source_id AS rs, fb.record_key AS rk, la.person_id
+            FROM core.person_link la JOIN core.person_link lb
+              ON lb.person_id = la.person_id AND (la.source_id, la.record_key) < (lb.source_id, lb.record_key)
+            JOIN core.link_record fa ON fa.source_id = la.source_id AND fa.record_key = la.record_key
+            JOIN core.link_record fb ON fb.source_id = lb.source_id AND fb.record_key = lb.record_key
+            WHERE NOT EXISTS (SELECT 1 FROM core.link_edge e
+                              WHERE e.l = LEAST(fa.record_id, fb.record_id) AND e.r = GREATEST(fa.record_id, fb.record_id))
+            ORDER BY la.person_id, fa.record_key, fb.record_key LIMIT 1
+        """)).one()
+        conn.execute(sa.text(
+            "INSERT INTO core.review_pair (left_source_id, left_record_key, right_source_id, right_record_key, "
+            "match_probability, decision, decided_by, decided_at, first_queued_on, last_seen_on) "
+            "VALUES (:ls, :lk, :rs, :rk, 0.6, 'different', 'reviewer-2', now(), :n, :n)"),
+            {"ls": far.ls, "lk": far.lk, "rs": far.rs, "rk": far.rk, "n": NIGHT2})
+        conn.commit()
+    night = NIGHT2 + dt.timedelta(days=5)
+    result = resolve_persons(engine, night)
+    now = _links(engine).set_index(["source_id", "record_key"])["person_id"]
+    assert now[(far.ls, far.lk)] != now[(far.rs, far.rk)], result
+    assert result["splits"] >= 1
+    with engine.connect() as conn:
+        split = conn.execute(sa.text("SELECT count(*) FROM core.person_event WHERE night = :n AND kind = 'split' "
+                                     "AND person_id = :p"), {"n": night, "p": far.person_id}).scalar()
+    assert split == 1

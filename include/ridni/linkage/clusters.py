@@ -1,6 +1,8 @@
 """Clusters of linked records, and person ids that stay the same from night to night.
 
-A cluster is a connected component of the night's links. Each cluster takes the
+A cluster is a connected component of the night's links, except that two records a reviewer declared
+different never end up in one cluster, however many links lead from one to the other: such a
+component is rebuilt from its strongest links down, skipping any link that would join them. Each cluster takes the
 id of the existing person that holds most of its records (the oldest on a tie);
 any other existing person in it is merged into that one, and records that leave
 a person for another cluster are a split. Both are logged.
@@ -21,6 +23,55 @@ def components(n_records: int, left: np.ndarray, right: np.ndarray) -> np.ndarra
     graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n_records, n_records))
     _, labels = connected_components(graph, directed=False)
     return labels
+
+
+def constrained_components(n_records: int, left: np.ndarray, right: np.ndarray, order: np.ndarray,
+                           cannot_left: np.ndarray, cannot_right: np.ndarray) -> np.ndarray:
+    """Like :func:`components`, but records ``cannot_left[i]`` and ``cannot_right[i]`` stay apart.
+
+    ``order``: the strength rank of each edge (lower is stronger); in a component that holds a
+    cannot-link pair, edges are added strongest first and an edge that would unite a cannot-link pair
+    is left out (greedy constrained clustering; components without a conflict are untouched).
+    """
+    labels = components(n_records, left, right)
+    conflicting = {int(labels[a]) for a, b in zip(cannot_left, cannot_right, strict=True) if labels[a] == labels[b]}
+    if not conflicting:
+        return labels
+    cannot: dict[int, set[int]] = {}
+    for a, b in zip(cannot_left.tolist(), cannot_right.tolist(), strict=True):
+        cannot.setdefault(a, set()).add(b)
+        cannot.setdefault(b, set()).add(a)
+    parent = list(range(n_records))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    members: dict[int, set[int]] = {}
+    in_conflict = np.isin(labels[left], list(conflicting))
+    for i in np.flatnonzero(in_conflict)[np.argsort(order[in_conflict], kind="stable")]:
+        ra, rb = find(int(left[i])), find(int(right[i]))
+        if ra == rb:
+            continue
+        a_set, b_set = members.setdefault(ra, {ra}), members.setdefault(rb, {rb})
+        small, other = (a_set, rb) if len(a_set) <= len(b_set) else (b_set, ra)
+        if any(find(y) == other for x in small for y in cannot.get(x, ())):
+            continue  # a reviewer said these two groups are different persons
+        parent[rb] = ra
+        members[ra] = a_set | b_set
+        members.pop(rb, None)
+    out = labels.copy()
+    next_label = int(labels.max()) + 1
+    roots: dict[int, int] = {}
+    for node in np.flatnonzero(np.isin(labels, list(conflicting))).tolist():
+        root = find(node)
+        if root not in roots:
+            roots[root] = next_label
+            next_label += 1
+        out[node] = roots[root]
+    return out
 
 
 @dataclass

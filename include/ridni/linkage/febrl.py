@@ -51,7 +51,8 @@ def run(threshold: float = 0.9) -> dict:
                 block_on("soc_sec_id"), block_on("postcode", "first_key"), block_on("birth_date"),
                 block_on("surname_key", "postcode")]
     prediction = predict(features, deterministic_rules=["l.soc_sec_id = r.soc_sec_id"], threshold=threshold,
-                         extra_fields=EXTRA_FIELDS, blocking_rules=blocking)
+                         extra_fields=EXTRA_FIELDS, blocking_rules=blocking,
+                         em_sessions=[("surname_key", "birth_year"), ("birth_date",)])
     pairs = prediction.pairs
     # link-only: FEBRL4's two files hold no duplicates within themselves
     cross = features["source_id"].to_numpy()

@@ -3,55 +3,75 @@
 Every link says why: the deterministic rule (``rnokpp``, ``service_no``, ``appeal_ref``) or the Splink
 match probability and weight with the comparison levels of the pair (``explanation``). Records that
 link to nothing are persons of their own (``rule = 'single'``).
+
+The work of a night is proportional to what changed in it:
+
+1. records whose ``row_hash`` differs from the one their features were built from (or that are new)
+   are standardised again into ``core.link_record``;
+2. their candidate partners are found by index (records sharing a blocking key or a deterministic
+   key), and only pairs with a changed record are scored, with the stored Splink model;
+3. the links of changed records in ``core.link_edge`` are replaced by tonight's;
+4. only the persons those records belonged to or now link to are clustered again, with the
+   reviewers' decisions (``same`` joins, ``different`` keeps apart, even across a chain of links).
+
+A *full* night does the same with every record changed: on the first night, when the model is older
+than ``RIDNI_LINKAGE_RETRAIN_DAYS`` (it is then trained again on all records), or when asked
+(``ridni`` has no subcommand for it; the ``resolve_persons`` DAG takes ``full``/``retrain`` params).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from ridni.db import copy_frame
 from ridni.linkage import clusters
-from ridni.linkage.features import build_features
+from ridni.linkage.features import FEATURE_COLUMNS, build_features
+from ridni.linkage.model import BLOCKING_KEYS
 
 log = logging.getLogger(__name__)
 
 UPPER = 0.90  # at or above: linked
 LOWER = 0.50  # between LOWER and UPPER: the review queue
+DETERMINISTIC_KEYS = ("rnokpp", "service_no")
+# Which link explains a record best, strongest first (a reviewer's word over any rule).
+RULE_ORDER = {"review_same": 0, "rnokpp": 1, "service_no": 2, "appeal_ref": 3, "splink": 4}
+_SOURCE_COLUMNS = ("surname, first_name, patronymic, full_name, birth_date, sex, rnokpp, service_no, region, "
+                   "appeal_refs")
+_FEATURES = [c for c in FEATURE_COLUMNS if c not in ("source_id", "record_key")]
 
 
 def deterministic_edges(f: pd.DataFrame) -> pd.DataFrame:
-    """Pairs sharing a valid RNOKPP or a service number, and register rows citing police appeals."""
+    """Pairs sharing a valid RNOKPP or a service number, and register rows citing police appeals.
+
+    Within a key every pair is an edge (not a star around one record), so a record that later leaves
+    the key takes only its own edges with it. With a boolean ``changed`` column, only pairs that
+    involve a changed record are returned.
+    """
+    changed = f["changed"] if "changed" in f else pd.Series(True, index=f.index)
     parts = []
-    for key in ("rnokpp", "service_no"):
-        k = f[["unique_id", key]].dropna()
-        k = k[k[key] != ""]
-        first = k.groupby(key)["unique_id"].transform("min")
-        star = k[k["unique_id"] != first]
-        parts.append(pd.DataFrame({"l": first[star.index], "r": star["unique_id"], "rule": key}))
+    for key in DETERMINISTIC_KEYS:
+        k = f.loc[f[key].notna() & (f[key] != ""), ["unique_id", key]]
+        k = k[k[key].duplicated(keep=False)]
+        pairs = k.merge(k, on=key, suffixes=("_l", "_r"))
+        pairs = pairs[pairs["unique_id_l"] < pairs["unique_id_r"]]
+        parts.append(pd.DataFrame({"l": pairs["unique_id_l"], "r": pairs["unique_id_r"], "rule": key}))
     refs = f.loc[f["source_id"] == "mvs_register", ["unique_id", "appeal_refs"]].dropna()
     refs = refs.assign(ref=refs["appeal_refs"].str.split("|")).explode("ref")
     refs["ref"] = refs["ref"].str.strip()
     appeals = f.loc[f["source_id"] == "npu_appeals", ["unique_id", "record_key"]]
     cited = refs.merge(appeals, left_on="ref", right_on="record_key", suffixes=("", "_appeal"))
     parts.append(pd.DataFrame({"l": cited["unique_id"], "r": cited["unique_id_appeal"], "rule": "appeal_ref"}))
-    return pd.concat(parts, ignore_index=True)
-
-
-def _review_decisions(conn, f: pd.DataFrame) -> pd.DataFrame:
-    decided = pd.read_sql(sa.text(
-        "SELECT left_source_id, left_record_key, right_source_id, right_record_key, decision "
-        "FROM core.review_pair WHERE decision IS NOT NULL"), conn)
-    ids = f.set_index(["source_id", "record_key"])["unique_id"]
-    decided["l"] = [ids.get((s, k)) for s, k in zip(decided["left_source_id"], decided["left_record_key"], strict=True)]
-    decided["r"] = [ids.get((s, k)) for s, k in zip(decided["right_source_id"], decided["right_record_key"],
-                                                    strict=True)]
-    return decided.dropna(subset=["l", "r"]).astype({"l": "int64", "r": "int64"})
+    edges = pd.concat(parts, ignore_index=True)
+    is_changed = changed.set_axis(f["unique_id"])
+    touches = is_changed.reindex(edges["l"]).to_numpy() | is_changed.reindex(edges["r"]).to_numpy()
+    return edges[touches].reset_index(drop=True)
 
 
 def _explain(pairs: pd.DataFrame) -> pd.Series:
@@ -66,124 +86,300 @@ def _explain(pairs: pd.DataFrame) -> pd.Series:
     return "{" + joined + "}"
 
 
-def resolve_persons(engine: Engine, night: dt.date, dag_run_id: str | None = None,
-                    upper: float = UPPER, lower: float = LOWER) -> dict:
-    """Link every source record to a person and keep person ids stable; returns counts for the log."""
-    from ridni.linkage.model import predict
+# --- 1. features of changed records ------------------------------------------------------------------
 
-    with engine.connect() as conn:
-        records = pd.read_sql(sa.text(
-            "SELECT source_id, record_key, surname, first_name, patronymic, full_name, birth_date, sex, rnokpp, "
-            "service_no, region, appeal_refs FROM core.source_record ORDER BY source_id, record_key"), conn)
-        previous = pd.read_sql(sa.text("SELECT source_id, record_key, person_id FROM core.person_link"), conn)
+def _refresh_features(conn: Connection, full: bool) -> int:
+    """Standardise new and changed records into ``core.link_record``; their ids go to ``changed_id``."""
+    conn.execute(sa.text("CREATE TEMPORARY TABLE changed_id (record_id bigint PRIMARY KEY) ON COMMIT DROP"))
+    if full:  # every edge is scored again; record ids need not survive
+        conn.execute(sa.text("TRUNCATE core.link_record CASCADE"))
+    records = pd.read_sql(sa.text(f"""
+        SELECT s.source_id, s.record_key, s.row_hash, {", ".join("s." + c for c in _SOURCE_COLUMNS.split(", "))}
+        FROM core.source_record s
+        LEFT JOIN core.link_record f ON f.source_id = s.source_id AND f.record_key = s.record_key
+        WHERE f.record_id IS NULL OR f.row_hash <> s.row_hash
+    """), conn)  # noqa: S608 (only our own column names)
     if records.empty:
-        return {"records": 0, "persons": 0}
-    f = build_features(records)
-    f["unique_id"] = np.arange(len(f))
+        return 0
+    features = build_features(records).assign(row_hash=records["row_hash"])
+    for col in ("birth_year", "birth_month", "birth_day"):
+        features[col] = features[col].astype("Int64")
+    columns = ["source_id", "record_key", "row_hash", *_FEATURES]
+    conn.execute(sa.text("CREATE TEMPORARY TABLE link_in (LIKE core.link_record INCLUDING DEFAULTS) ON COMMIT DROP"))
+    copy_frame(conn, "link_in", columns, features)
+    # the register's appeal references as an array, so an appeal finds the register rows citing it by index
+    conn.execute(sa.text(f"""
+        WITH upserted AS (
+            INSERT INTO core.link_record ({", ".join(columns)}, appeal_ref)
+            SELECT {", ".join(columns)},
+                   CASE WHEN appeal_refs IS NOT NULL THEN
+                       ARRAY(SELECT btrim(x) FROM unnest(string_to_array(appeal_refs, '|')) x WHERE btrim(x) <> '')
+                   END
+            FROM link_in
+            ON CONFLICT (source_id, record_key) DO UPDATE SET
+                {", ".join(f"{c} = excluded.{c}" for c in ["row_hash", *_FEATURES, "appeal_ref"])}
+            RETURNING record_id
+        )
+        INSERT INTO changed_id SELECT record_id FROM upserted
+    """))  # noqa: S608
+    conn.execute(sa.text("ANALYZE changed_id"))
+    return len(features)
 
-    det = deterministic_edges(f)
-    prediction = predict(f, deterministic_rules=["l.rnokpp = r.rnokpp", "l.service_no = r.service_no"],
-                         threshold=lower)
-    pairs = prediction.pairs
-    with engine.connect() as conn:
-        reviews = _review_decisions(conn, f)
-    same = reviews[reviews["decision"] == "same"]
-    different = set(map(tuple, np.sort(reviews.loc[reviews["decision"] == "different", ["l", "r"]].to_numpy(),
-                                       axis=1).tolist()))
 
-    strong = pairs[pairs["match_probability"] >= upper]
-    uncertain = pairs[(pairs["match_probability"] < upper) & (pairs["match_probability"] >= lower)]
-    edge_frames = [
-        pd.DataFrame({"l": det["l"], "r": det["r"], "rule": det["rule"], "p": np.nan, "w": np.nan, "x": "{}"}),
+def _neighbourhood(conn: Connection, full: bool) -> pd.DataFrame:
+    """Features of the changed records and of every record they could be compared with or keyed to."""
+    select = f"SELECT f.record_id AS unique_id, f.source_id, f.record_key, {', '.join('f.' + c for c in _FEATURES)}"
+    if full:
+        frame = pd.read_sql(sa.text(f"{select}, true AS changed FROM core.link_record f"), conn)  # noqa: S608
+    else:
+        joins = [" AND ".join(f"o.{c} = x.{c}" for c in keys) for keys in (*BLOCKING_KEYS, *[(k,) for k in
+                                                                                           DETERMINISTIC_KEYS])]
+        joins += ["x.source_id = 'mvs_register' AND o.source_id = 'npu_appeals' AND o.record_key = ANY(x.appeal_ref)",
+                  "x.source_id = 'npu_appeals' AND o.appeal_ref @> ARRAY[x.record_key]"]
+        head = "SELECT o.record_id FROM changed_id c JOIN core.link_record x USING (record_id) JOIN core.link_record o"
+        partners = "\nUNION ".join(f"{head} ON {j}" for j in joins)  # noqa: S608 (our own column names)
+        frame = pd.read_sql(sa.text(f"""
+            WITH near AS (SELECT record_id FROM changed_id UNION {partners})
+            {select}, EXISTS (SELECT 1 FROM changed_id c WHERE c.record_id = f.record_id) AS changed
+            FROM core.link_record f JOIN near USING (record_id)
+        """), conn)  # noqa: S608
+    for col in ("birth_year", "birth_month", "birth_day"):
+        frame[col] = frame[col].astype("Int64")
+    return frame
+
+
+# --- 2./3. scoring and the stored edges ---------------------------------------------------------------
+
+def _model(conn: Connection, night: dt.date, retrain_days: int) -> dict | None:
+    row = conn.execute(sa.text(
+        "SELECT settings, trained_on FROM core.linkage_model ORDER BY model_id DESC LIMIT 1")).first()
+    if row is None or (night - row.trained_on).days >= retrain_days:
+        return None
+    return row.settings
+
+
+def _replace_edges(conn: Connection, night: dt.date, det: pd.DataFrame, strong: pd.DataFrame) -> None:
+    """Drop the edges of changed records and store tonight's (both ends ordered l < r)."""
+    edges = pd.concat([
+        pd.DataFrame({"l": det["l"], "r": det["r"], "rule": det["rule"], "match_probability": np.nan,
+                      "match_weight": np.nan, "explanation": "{}"}),
         pd.DataFrame({"l": strong["unique_id_l"], "r": strong["unique_id_r"], "rule": "splink",
-                      "p": strong["match_probability"], "w": strong["match_weight"],
-                      "x": _explain(strong)}),
-        pd.DataFrame({"l": same["l"], "r": same["r"], "rule": "review_same", "p": np.nan, "w": np.nan, "x": "{}"}),
-    ]
-    edges = pd.concat(edge_frames, ignore_index=True)
+                      "match_probability": strong["match_probability"], "match_weight": strong["match_weight"],
+                      "explanation": _explain(strong)}),
+    ], ignore_index=True)
     lo, hi = np.minimum(edges["l"], edges["r"]), np.maximum(edges["l"], edges["r"])
-    edges = edges.assign(l=lo, r=hi)
-    if different:  # a reviewer's "different" removes the link, whatever the model thinks
-        keep = [(a, b) not in different for a, b in zip(edges["l"], edges["r"], strict=True)]
-        edges = edges[keep]
-    labels = clusters.components(len(f), edges["l"].to_numpy(), edges["r"].to_numpy())
+    edges = edges.assign(l=lo, r=hi, night=night).drop_duplicates(["l", "r", "rule"])
+    conn.execute(sa.text("DELETE FROM core.link_edge e USING changed_id c WHERE e.l = c.record_id"))
+    conn.execute(sa.text("DELETE FROM core.link_edge e USING changed_id c WHERE e.r = c.record_id"))
+    copy_frame(conn, "core.link_edge",
+               ["l", "r", "rule", "match_probability", "match_weight", "explanation", "night"], edges)
 
-    prev = f.merge(previous, on=["source_id", "record_key"], how="left")["person_id"]
-    with engine.begin() as conn:
-        next_val = conn.execute(sa.text("SELECT COALESCE(max(person_id), 0) FROM core.person")).scalar()
-        counter = iter(range(next_val + 1, next_val + 1 + len(f) + 1))
-        assignment = clusters.assign_person_ids(labels, prev, lambda: next(counter))
-        f["person_id"] = assignment.person_of_record.to_numpy()
 
-        # the rule that brought each record in: its strongest edge (deterministic first)
-        ranked = edges.assign(order=edges["rule"].map({"rnokpp": 0, "service_no": 1, "appeal_ref": 2,
-                                                       "review_same": 3, "splink": 4}))
-        both = pd.concat([ranked.rename(columns={"l": "uid"}), ranked.rename(columns={"r": "uid"})])
-        best = both.sort_values(["uid", "order", "p"], ascending=[True, True, False]).drop_duplicates("uid")
-        best = best.set_index("uid")
-        links = f[["source_id", "record_key", "person_id", "unique_id"]].copy()
-        links["rule"] = links["unique_id"].map(best["rule"]).fillna("single")
-        links["match_probability"] = links["unique_id"].map(best["p"])
-        links["match_weight"] = links["unique_id"].map(best["w"])
-        links["explanation"] = links["unique_id"].map(best["x"]).fillna("{}")
-        links["linked_on"] = night
-        links["dag_run_id"] = dag_run_id
+def _queue_for_review(conn: Connection, night: dt.date, uncertain: pd.DataFrame, f: pd.DataFrame) -> None:
+    """Pairs between the thresholds, not yet decided, both records side by side via their keys."""
+    if uncertain.empty:
+        return
+    queue = uncertain.merge(f[["unique_id", "source_id", "record_key"]], left_on="unique_id_l",
+                            right_on="unique_id").merge(
+        f[["unique_id", "source_id", "record_key"]], left_on="unique_id_r", right_on="unique_id",
+        suffixes=("_a", "_b"))
+    if queue.empty:
+        return
+    swap = (queue["source_id_a"] + "\x00" + queue["record_key_a"]) > (
+        queue["source_id_b"] + "\x00" + queue["record_key_b"])
+    q = pd.DataFrame({
+        "left_source_id": np.where(swap, queue["source_id_b"], queue["source_id_a"]),
+        "left_record_key": np.where(swap, queue["record_key_b"], queue["record_key_a"]),
+        "right_source_id": np.where(swap, queue["source_id_a"], queue["source_id_b"]),
+        "right_record_key": np.where(swap, queue["record_key_a"], queue["record_key_b"]),
+        "match_probability": queue["match_probability"],
+        "match_weight": queue["match_weight"],
+        "comparison": _explain(queue).to_numpy(),
+        "night": night,
+    })
+    conn.execute(sa.text(
+        "CREATE TEMPORARY TABLE review_in (left_source_id text, left_record_key text, right_source_id text, "
+        "right_record_key text, match_probability float8, match_weight float8, comparison jsonb, night date) "
+        "ON COMMIT DROP"))
+    copy_frame(conn, "review_in", list(q.columns), q)
+    conn.execute(sa.text("""
+        INSERT INTO core.review_pair (left_source_id, left_record_key, right_source_id, right_record_key,
+            match_probability, match_weight, comparison, first_queued_on, last_seen_on)
+        SELECT left_source_id, left_record_key, right_source_id, right_record_key,
+               match_probability, match_weight, comparison, night, night FROM review_in
+        ON CONFLICT (left_source_id, left_record_key, right_source_id, right_record_key)
+        DO UPDATE SET match_probability = excluded.match_probability, match_weight = excluded.match_weight,
+                      comparison = excluded.comparison, last_seen_on = excluded.last_seen_on
+    """))
 
-        new_persons = pd.DataFrame({"person_id": assignment.new_persons, "created_on": night})
-        copy_frame(conn, "core.person", ["person_id", "created_on"], new_persons)
+
+# --- 4. clusters of the affected persons --------------------------------------------------------------
+
+_REVIEWED = """
+    SELECT a.record_id AS l, b.record_id AS r, p.decision
+    FROM core.review_pair p
+    JOIN core.link_record a ON a.source_id = p.left_source_id AND a.record_key = p.left_record_key
+    JOIN core.link_record b ON b.source_id = p.right_source_id AND b.record_key = p.right_record_key
+    WHERE p.decision IS NOT NULL
+"""
+
+
+def _affected_records(conn: Connection, full: bool) -> None:
+    """``affected``: every record of every person a changed record, a new edge or a decision touches.
+
+    Closed under the stored edges, so clustering these records alone gives what clustering all would.
+    """
+    conn.execute(sa.text("CREATE TEMPORARY TABLE affected (record_id bigint PRIMARY KEY) ON COMMIT DROP"))
+    if full:
+        conn.execute(sa.text("INSERT INTO affected SELECT record_id FROM core.link_record"))
+        return
+    conn.execute(sa.text(f"""
+        INSERT INTO affected
+        SELECT record_id FROM changed_id
+        UNION SELECT e.r FROM core.link_edge e JOIN changed_id c ON e.l = c.record_id
+        UNION SELECT e.l FROM core.link_edge e JOIN changed_id c ON e.r = c.record_id
+        UNION SELECT unnest(ARRAY[d.l, d.r]) FROM ({_REVIEWED}) d
+    """))  # noqa: S608
+    while True:  # add the persons' other records, and the far ends of their edges, until nothing is added
+        added = conn.execute(sa.text("""
+            INSERT INTO affected
+            SELECT f2.record_id
+            FROM affected a
+            JOIN core.link_record f ON f.record_id = a.record_id
+            JOIN core.person_link l ON l.source_id = f.source_id AND l.record_key = f.record_key
+            JOIN core.person_link l2 ON l2.person_id = l.person_id
+            JOIN core.link_record f2 ON f2.source_id = l2.source_id AND f2.record_key = l2.record_key
+            UNION SELECT e.r FROM core.link_edge e JOIN affected a ON e.l = a.record_id
+            UNION SELECT e.l FROM core.link_edge e JOIN affected a ON e.r = a.record_id
+            ON CONFLICT DO NOTHING
+        """)).rowcount
+        if not added:
+            return
+
+
+def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, full: bool) -> dict:
+    records = pd.read_sql(sa.text("""
+        SELECT f.record_id, f.source_id, f.record_key, l.person_id, l.rule, l.match_probability
+        FROM affected a JOIN core.link_record f USING (record_id)
+        LEFT JOIN core.person_link l ON l.source_id = f.source_id AND l.record_key = f.record_key
+        ORDER BY f.record_id
+    """), conn)
+    edges = pd.read_sql(sa.text("""
+        SELECT e.l, e.r, e.rule, e.match_probability AS p, e.match_weight AS w, e.explanation::text AS x
+        FROM core.link_edge e JOIN affected a ON a.record_id = e.l
+    """), conn)
+    reviewed = pd.read_sql(sa.text(_REVIEWED), conn)
+    reviewed = reviewed[reviewed["l"].isin(records["record_id"]) & reviewed["r"].isin(records["record_id"])]
+    same = reviewed[reviewed["decision"] == "same"]
+    different = reviewed[reviewed["decision"] == "different"]
+    edges = pd.concat([edges, pd.DataFrame({"l": same["l"], "r": same["r"], "rule": "review_same", "p": np.nan,
+                                            "w": np.nan, "x": "{}"})], ignore_index=True)
+
+    position = pd.Series(np.arange(len(records)), index=records["record_id"])
+    left, right = position[edges["l"]].to_numpy(), position[edges["r"]].to_numpy()
+    order = edges["rule"].map(RULE_ORDER).to_numpy() * 2.0 - edges["p"].fillna(0).to_numpy()  # splink: p desc
+    labels = clusters.constrained_components(len(records), left, right, order,
+                                             position[different["l"]].to_numpy(),
+                                             position[different["r"]].to_numpy())
+    # an edge the reviewers' "different" cut is no reason for a record's link
+    edges = edges[labels[left] == labels[right]]
+
+    next_val = conn.execute(sa.text("SELECT COALESCE(max(person_id), 0) FROM core.person")).scalar()
+    counter = iter(range(next_val + 1, next_val + 2 + len(records)))
+    assignment = clusters.assign_person_ids(labels, records["person_id"], lambda: next(counter))
+    records["new_person_id"] = assignment.person_of_record.to_numpy()
+
+    # the rule that brought each record in: its strongest edge (a reviewer's, then deterministic, then p)
+    ranked = edges.assign(order=edges["rule"].map(RULE_ORDER))
+    both = pd.concat([ranked.rename(columns={"l": "uid"}), ranked.rename(columns={"r": "uid"})])
+    best = both.sort_values(["uid", "order", "p"], ascending=[True, True, False]).drop_duplicates("uid")
+    best = best.set_index("uid")
+    links = pd.DataFrame({
+        "source_id": records["source_id"], "record_key": records["record_key"],
+        "person_id": records["new_person_id"],
+        "rule": records["record_id"].map(best["rule"]).fillna("single"),
+        "match_probability": records["record_id"].map(best["p"]),
+        "match_weight": records["record_id"].map(best["w"]),
+        "explanation": records["record_id"].map(best["x"]).fillna("{}"),
+        "linked_on": night, "dag_run_id": dag_run_id,
+    })
+
+    copy_frame(conn, "core.person", ["person_id", "created_on"],
+               pd.DataFrame({"person_id": assignment.new_persons, "created_on": night}))
+    if full:
         conn.execute(sa.text("TRUNCATE core.person_link"))
-        copy_frame(conn, "core.person_link", ["source_id", "record_key", "person_id", "rule", "match_probability",
-                                              "match_weight", "explanation", "linked_on", "dag_run_id"], links)
-        alive = set(links["person_id"])
-        conn.execute(sa.text("DELETE FROM core.person_event WHERE night = :n"), {"n": night})
-        events = [{"kind": "merge", "person_id": k, "other_person_id": o, "records": n}
-                  for k, o, n in assignment.merges]
-        events += [{"kind": "split", "person_id": o, "other_person_id": k, "records": n}
-                   for o, k, n in assignment.splits]
-        if events:
-            copy_frame(conn, "core.person_event", ["night", "kind", "person_id", "other_person_id", "records",
-                                                   "dag_run_id"],
-                       pd.DataFrame(events).assign(night=night, dag_run_id=dag_run_id))
-        for keeper, absorbed, _ in assignment.merges:
-            if absorbed not in alive:
-                conn.execute(sa.text("UPDATE core.person SET merged_into = :k, retired_on = :n WHERE person_id = :a"),
-                             {"k": keeper, "n": night, "a": absorbed})
+    else:
+        # a record whose person, rule and weight stand keeps its row (and its linked_on night)
+        same_row = ((records["person_id"] == links["person_id"])
+                    & (records["rule"] == links["rule"])
+                    & (records["match_probability"].fillna(-1) == links["match_probability"].fillna(-1)))
+        links = links[~same_row.fillna(False).to_numpy()]
+        conn.execute(sa.text("CREATE TEMPORARY TABLE relinked (source_id text, record_key text) ON COMMIT DROP"))
+        copy_frame(conn, "relinked", ["source_id", "record_key"], links)
+        conn.execute(sa.text("DELETE FROM core.person_link l USING relinked r "
+                             "WHERE l.source_id = r.source_id AND l.record_key = r.record_key"))
+    copy_frame(conn, "core.person_link", ["source_id", "record_key", "person_id", "rule", "match_probability",
+                                          "match_weight", "explanation", "linked_on", "dag_run_id"], links)
 
-        # the review queue: uncertain pairs not yet decided, both records side by side via their keys
-        queue = uncertain.merge(f[["unique_id", "source_id", "record_key"]], left_on="unique_id_l",
-                                right_on="unique_id").merge(
-            f[["unique_id", "source_id", "record_key"]], left_on="unique_id_r", right_on="unique_id",
-            suffixes=("_a", "_b"))
-        if not queue.empty:
-            swap = (queue["source_id_a"] + "\x00" + queue["record_key_a"]) > (
-                queue["source_id_b"] + "\x00" + queue["record_key_b"])
-            q = pd.DataFrame({
-                "left_source_id": np.where(swap, queue["source_id_b"], queue["source_id_a"]),
-                "left_record_key": np.where(swap, queue["record_key_b"], queue["record_key_a"]),
-                "right_source_id": np.where(swap, queue["source_id_a"], queue["source_id_b"]),
-                "right_record_key": np.where(swap, queue["record_key_a"], queue["record_key_b"]),
-                "match_probability": queue["match_probability"],
-                "match_weight": queue["match_weight"],
-                "comparison": _explain(queue).to_numpy(),
-                "night": night,
-            })
-            conn.execute(sa.text(
-                "CREATE TEMPORARY TABLE review_in (left_source_id text, left_record_key text, right_source_id text, "
-                "right_record_key text, match_probability float8, match_weight float8, comparison jsonb, night date) "
-                "ON COMMIT DROP"))
-            copy_frame(conn, "review_in", list(q.columns), q)
-            conn.execute(sa.text("""
-                INSERT INTO core.review_pair (left_source_id, left_record_key, right_source_id, right_record_key,
-                    match_probability, match_weight, comparison, first_queued_on, last_seen_on)
-                SELECT left_source_id, left_record_key, right_source_id, right_record_key,
-                       match_probability, match_weight, comparison, night, night FROM review_in
-                ON CONFLICT (left_source_id, left_record_key, right_source_id, right_record_key)
-                DO UPDATE SET match_probability = excluded.match_probability, match_weight = excluded.match_weight,
-                              comparison = excluded.comparison, last_seen_on = excluded.last_seen_on
-            """))
-    result = {"records": len(f), "persons": len(alive), "deterministic_edges": len(det),
-              "splink_links": len(strong), "review_pairs": len(uncertain), "comparisons": prediction.comparisons,
-              "new_persons": len(assignment.new_persons), "merges": len(assignment.merges),
-              "splits": len(assignment.splits)}
+    events = [{"kind": "merge", "person_id": k, "other_person_id": o, "records": n}
+              for k, o, n in assignment.merges]
+    events += [{"kind": "split", "person_id": o, "other_person_id": k, "records": n}
+               for o, k, n in assignment.splits]
+    if events:  # a rerun of the night finds nothing to move and keeps what the first run logged
+        conn.execute(sa.text("CREATE TEMPORARY TABLE event_in (night date, kind text, person_id bigint, other_person_id bigint, "
+                             "records integer, dag_run_id text) ON COMMIT DROP"))
+        copy_frame(conn, "event_in", ["night", "kind", "person_id", "other_person_id", "records", "dag_run_id"],
+                   pd.DataFrame(events).assign(night=night, dag_run_id=dag_run_id))
+        conn.execute(sa.text(
+            "INSERT INTO core.person_event (night, kind, person_id, other_person_id, records, dag_run_id) "
+            "SELECT night, kind, person_id, other_person_id, records, dag_run_id FROM event_in "
+            "ON CONFLICT (night, kind, person_id, other_person_id) DO NOTHING"))
+    alive = set(assignment.person_of_record)
+    for keeper, absorbed, _ in assignment.merges:
+        if absorbed not in alive:
+            conn.execute(sa.text("UPDATE core.person SET merged_into = :k, retired_on = :n WHERE person_id = :a"),
+                         {"k": keeper, "n": night, "a": absorbed})
+    return {"clustered_records": len(records), "relinked_records": len(links),
+            "new_persons": len(assignment.new_persons), "merges": len(assignment.merges),
+            "splits": len(assignment.splits)}
+
+
+def resolve_persons(engine: Engine, night: dt.date, dag_run_id: str | None = None,
+                    upper: float = UPPER, lower: float = LOWER, full: bool = False, retrain: bool = False) -> dict:
+    """Link new and changed records to persons and keep person ids stable; returns counts for the log.
+
+    ``full``: score every pair again (with the stored model); ``retrain``: train the model again first
+    (implies ``full``). Both happen by themselves when there is no model yet or it has grown too old.
+    """
+    from ridni.config import settings
+    from ridni.linkage.model import score, train
+
+    with engine.begin() as conn:
+        # one resolution at a time: two would both think they own tonight's changes
+        conn.execute(sa.text("LOCK TABLE core.link_record IN SHARE ROW EXCLUSIVE MODE"))
+        model = None if retrain else _model(conn, night, settings().linkage_retrain_days)
+        full = full or model is None
+        changed = _refresh_features(conn, full)
+        f = _neighbourhood(conn, full) if changed else pd.DataFrame()
+        det = deterministic_edges(f) if changed else pd.DataFrame(columns=["l", "r", "rule"])
+        if model is None and not f.empty:
+            model = train(f, deterministic_rules=[f"l.{k} = r.{k}" for k in DETERMINISTIC_KEYS])
+            conn.execute(sa.text("INSERT INTO core.linkage_model (trained_on, records, settings) "
+                                 "VALUES (:n, :c, CAST(:s AS jsonb))"),
+                         {"n": night, "c": len(f), "s": json.dumps(model)})
+        pairs = score(f, model, threshold=lower, changed_only=not full).pairs if changed else pd.DataFrame(
+            columns=["unique_id_l", "unique_id_r", "match_probability", "match_weight"])
+        strong = pairs[pairs["match_probability"] >= upper]
+        uncertain = pairs[(pairs["match_probability"] < upper) & (pairs["match_probability"] >= lower)]
+        _replace_edges(conn, night, det, strong)
+        _queue_for_review(conn, night, uncertain, f)
+        _affected_records(conn, full)
+        clustered = _cluster(conn, night, dag_run_id, full)
+        totals = conn.execute(sa.text(
+            "SELECT count(*) AS records, count(DISTINCT person_id) AS persons FROM core.person_link")).one()
+    result = {"mode": "full" if full else "incremental", "records": totals.records, "persons": totals.persons,
+              "changed_records": changed, "compared_records": len(f), "deterministic_edges": len(det),
+              "splink_links": len(strong), "review_pairs": len(uncertain), "comparisons": len(pairs), **clustered}
     log.info("resolved persons: %s", result)
     return result
+

@@ -36,17 +36,23 @@ def build_resolve_dag(source_ids: list[str], event_source_ids: list[str]) -> DAG
         catchup=False,
         max_active_runs=1,
         tags=["ridni", "linkage"],
-        params={"night": None},
+        params={"night": None, "full": False, "retrain": False},
         default_args=default_args(),
         doc_md="""
 ### Resolve persons
 
 **Reads** `core.source_record` (all sources), reviewers' decisions in `core.review_pair`.
-**Writes** `core.person`, `core.person_link` (each link with its rule or match weight and comparison levels),
+**Writes** `core.link_record` (standardised features), `core.link_edge` (every link with its rule or match
+weight and comparison levels), `core.linkage_model`, `core.person`, `core.person_link`,
 `core.person_event` (merges, splits), the review queue `core.review_pair`; emits `ridni.persons`.
 
 Deterministic keys first (RNOKPP, service number, the register's appeal references), then Splink 5 on
-DuckDB with parameters estimated from the night's data. Person ids stay the same from night to night.
+DuckDB. Incremental: only records new or changed since the last run are standardised and scored (with
+the stored model) and only the persons they touch are clustered again. The model is retrained, and
+every pair scored again, when it is older than `RIDNI_LINKAGE_RETRAIN_DAYS` (default 7) or when the
+run is triggered with the param `retrain` (`full` scores every pair again with the stored model).
+A reviewer's `different` keeps two records apart even across a chain of links. Person ids stay the
+same from night to night.
 
 **When it fails**: the log says which step; nothing is half-written (one transaction). Clear the task to
 rerun; a rerun gives the same persons.
@@ -57,7 +63,9 @@ rerun; a rerun gives the same persons.
         def link_records_to_persons(**context) -> dict:
             from ridni.linkage.run import resolve_persons
 
-            return resolve_persons(engine(), night_of(context), dag_run_id=context["run_id"])
+            params = context.get("params") or {}
+            return resolve_persons(engine(), night_of(context), dag_run_id=context["run_id"],
+                                   full=bool(params.get("full")), retrain=bool(params.get("retrain")))
 
         link_records_to_persons()
 
