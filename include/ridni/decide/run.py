@@ -27,7 +27,7 @@ RECORDS_AS_OF = """
            v.person_type AS claimed_type, v.service_no, v.birth_date, v.disappeared_on, v.sex, v.region
     FROM core.source_record_version v
     JOIN core.person_link l USING (source_id, record_key)
-    WHERE v.valid_from <= :night
+    WHERE v.valid_from <= :night {only}
     ORDER BY v.source_id, v.record_key, v.valid_from DESC, v.load_id DESC
 """
 
@@ -45,6 +45,13 @@ def _year(birth: pd.Series) -> pd.Series:
     return pd.to_numeric(birth.astype("string").str[:4], errors="coerce")
 
 
+def _mode(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Per person, the most frequent non-null value of ``column`` (the smallest on a tie), vectorised."""
+    counts = frame.dropna(subset=[column]).groupby(["person_id", column]).size().rename("n").reset_index()
+    counts = counts.sort_values(["person_id", "n", column], ascending=[True, False, True])
+    return counts.drop_duplicates("person_id").set_index("person_id")[column]
+
+
 def person_profiles(records: pd.DataFrame) -> pd.DataFrame:
     """Per person: derived type (child = civilian under 18 at disappearance), sex, region, birth year."""
     from ridni.standardise.regions import to_iso_series
@@ -56,16 +63,18 @@ def person_profiles(records: pd.DataFrame) -> pd.DataFrame:
     r["military"] = (r["claimed_type"] == "military") | r["service_no"].notna() | (r["status"] == "pow")
     r["iso_region"] = to_iso_series(r["region"])
     r["event_date"] = pd.to_datetime(r["disappeared_on"]).fillna(pd.to_datetime(r["effective_date"]))
+    r["claims_child"] = r["claimed_type"] == "child"
     g = r.groupby("person_id")
     prof = pd.DataFrame({
         "birth": g["birth"].min(),
-        "birth_year": g["birth_year"].agg(lambda s: s.mode().min() if s.notna().any() else np.nan),
         "disappeared": g["event_date"].min(),
         "military": g["military"].any(),
-        "claims_child": g["claimed_type"].agg(lambda s: (s == "child").any()),
-        "sex": g["sex"].agg(lambda s: s.mode().min() if s.notna().any() else None),
-        "region": g["iso_region"].agg(lambda s: s.mode().min() if s.notna().any() else None),
+        "claims_child": g["claims_child"].any(),
     })
+    prof["birth_year"] = _mode(r, "birth_year")
+    prof["sex"] = _mode(r, "sex")
+    prof["region"] = _mode(r, "iso_region")
+    prof[["sex", "region"]] = prof[["sex", "region"]].astype(object).where(prof[["sex", "region"]].notna(), None)
     birth = prof["birth"].fillna(pd.to_datetime(prof["birth_year"].astype("Int64").astype("string") + "-07-01",
                                                 errors="coerce"))
     age = (prof["disappeared"] - birth).dt.days / 365.25
@@ -74,63 +83,109 @@ def person_profiles(records: pd.DataFrame) -> pd.DataFrame:
     return prof[["person_type", "sex", "region", "birth_year"]]
 
 
-def _current_status(conn: Connection) -> pd.DataFrame:
-    return pd.read_sql(sa.text("SELECT * FROM core.person_status WHERE valid_to IS NULL"), conn)
+# Persons whose decision may have moved since the last decided night: a record of theirs has a new
+# version, a record was linked to them, or they took part in a merge or split.
+AFFECTED_PERSONS = """
+    CREATE TEMPORARY TABLE affected_person ON COMMIT DROP AS
+    SELECT l.person_id FROM core.source_record_version v JOIN core.person_link l USING (source_id, record_key)
+    WHERE v.valid_from > :last AND v.valid_from <= :night
+    UNION SELECT person_id FROM core.person_link WHERE linked_on > :last AND linked_on <= :night
+    UNION SELECT person_id FROM core.person_event WHERE night > :last AND night <= :night
+    UNION SELECT other_person_id FROM core.person_event
+          WHERE night > :last AND night <= :night AND other_person_id IS NOT NULL
+"""
+ONLY_AFFECTED = " AND l.person_id IN (SELECT person_id FROM affected_person)"
 
 
-def decide_night(engine: Engine, night: dt.date, dag_run_id: str | None = None) -> dict:
-    """Decide every person's category as of ``night`` and record the changes as SCD2 versions."""
+def _current_status(conn: Connection, incremental: bool) -> pd.DataFrame:
+    only = " AND person_id IN (SELECT person_id FROM affected_person)" if incremental else ""
+    return pd.read_sql(sa.text(f"SELECT * FROM core.person_status WHERE valid_to IS NULL{only}"), conn)  # noqa: S608
+
+
+def decide_night(engine: Engine, night: dt.date, dag_run_id: str | None = None, full: bool = False) -> dict:
+    """Decide the category of every person as of ``night`` and record the changes as SCD2 versions.
+
+    Incremental when the night follows the last decided one: only persons whose evidence or links
+    moved since are decided again. The first night, a rerun and a backfill decide everyone (``full``).
+    """
     with engine.begin() as conn:
-        # a rerun (or backfill) of this night replaces what this night wrote, and only that
-        conn.execute(sa.text("DELETE FROM core.person_status WHERE valid_from >= :n"), {"n": night})
-        conn.execute(sa.text("UPDATE core.person_status SET valid_to = NULL WHERE valid_to >= :n"), {"n": night})
-        records = pd.read_sql(sa.text(RECORDS_AS_OF), conn, params={"night": night})
-        if records.empty:
-            return {"persons": 0, "changed": 0}
-        profiles = person_profiles(records)
-        records = records.join(profiles[["person_type"]], on="person_id")
-        evidence = to_evidence(records)
-        previous = _current_status(conn)
-        decisions = decide(evidence, previous[["person_id", "category"]])
-        # persons whose every record was withdrawn have no standing evidence: no category
-        gone = profiles.index.difference(decisions["person_id"])
-        if len(gone):
-            decisions = pd.concat([decisions, pd.DataFrame({
-                "person_id": gone, "category": None, "rule": "all_evidence_withdrawn", "needs_review": False,
-            })], ignore_index=True)
-        icrc = evidence[evidence["source_id"] == "icrc_confirmations"][["person_id", "category"]]
-        icrc_ok = set(map(tuple, icrc.to_numpy()))
-        decisions["icrc_confirmed"] = [
-            (p, c) in icrc_ok for p, c in zip(decisions["person_id"], decisions["category"], strict=True)
-        ]
-        status = decisions.join(profiles, on="person_id").rename(columns={
-            "source_id": "evidence_source_id", "record_key": "evidence_record_key"})
-        status["valid_from"] = night
-        status["dag_run_id"] = dag_run_id
-        status["birth_year"] = status["birth_year"].astype("Int64")
-        status["effective_date"] = pd.to_datetime(status["effective_date"]).dt.date
+        last = conn.execute(sa.text("SELECT max(night) FROM core.decision_run")).scalar()
+        incremental = not full and last is not None and night > last
+        if incremental:
+            conn.execute(sa.text(AFFECTED_PERSONS), {"last": last, "night": night})
+        else:
+            # a rerun (or backfill) of this night replaces what this night wrote, and only that
+            conn.execute(sa.text("DELETE FROM core.person_status WHERE valid_from >= :n"), {"n": night})
+            conn.execute(sa.text("UPDATE core.person_status SET valid_to = NULL WHERE valid_to >= :n"), {"n": night})
+            conn.execute(sa.text("DELETE FROM core.decision_run WHERE night >= :n"), {"n": night})
+        as_of = RECORDS_AS_OF.format(only=ONLY_AFFECTED if incremental else "")
+        records = pd.read_sql(sa.text(as_of), conn, params={"night": night})
+        previous = _current_status(conn, incremental)
+        result = _decide(conn, night, dag_run_id, records, previous, incremental)
+        conn.execute(sa.text(
+            "INSERT INTO core.decision_run (night, mode, persons, changed, dag_run_id) VALUES (:n, :m, :p, :c, :r) "
+            "ON CONFLICT (night) DO UPDATE SET mode = excluded.mode, persons = excluded.persons, "
+            "changed = excluded.changed, dag_run_id = excluded.dag_run_id, at = now()"),
+            {"n": night, "m": "incremental" if incremental else "full", "p": result["persons"],
+             "c": result["changed"], "r": dag_run_id})
+    result["mode"] = "incremental" if incremental else "full"
+    log.info("decided %s", result)
+    return result
 
-        # only persons whose tracked fields changed get a new version
-        merged = status.merge(previous, on="person_id", how="left", suffixes=("", "_prev"), indicator=True)
-        changed = merged["_merge"] == "left_only"
-        for col in TRACKED:
-            a = merged[col].astype("string").fillna("")
-            b = merged[f"{col}_prev"].astype("string").fillna("")
-            changed |= a != b
-        new_rows = status[changed.to_numpy()]
-        closing = new_rows["person_id"][new_rows["person_id"].isin(previous["person_id"])]
-        if len(closing):
-            conn.execute(sa.text("CREATE TEMPORARY TABLE closing (person_id bigint) ON COMMIT DROP"))
-            copy_frame(conn, "closing", ["person_id"], closing.to_frame())
-            conn.execute(sa.text(
-                "UPDATE core.person_status s SET valid_to = :n FROM closing c "
-                "WHERE s.person_id = c.person_id AND s.valid_to IS NULL"), {"n": night})
-        copy_frame(conn, "core.person_status", STATUS_COLUMNS, new_rows)
 
-        conn.execute(sa.text("DELETE FROM core.evidence"))
-        ev = evidence.assign(night=night, effective_date=evidence["effective_date"].dt.date)
-        copy_frame(conn, "core.evidence",
-              ["person_id", "source_id", "record_key", "category", "effective_date", "authority", "night"], ev)
-    log.info("decided %d persons, %d changed", len(status), len(new_rows))
+def _decide(conn: Connection, night: dt.date, dag_run_id: str | None, records: pd.DataFrame,
+            previous: pd.DataFrame, incremental: bool) -> dict:
+    if records.empty and previous.empty:
+        return {"persons": 0, "changed": 0, "review": 0}
+    profiles = person_profiles(records) if not records.empty else pd.DataFrame(
+        columns=["person_type", "sex", "region", "birth_year"])
+    records = records.join(profiles[["person_type"]], on="person_id")
+    evidence = to_evidence(records) if not records.empty else pd.DataFrame(
+        columns=["person_id", "source_id", "record_key", "category", "effective_date", "authority"])
+    decisions = decide(evidence, previous[["person_id", "category"]])
+    # persons whose every record was withdrawn have no standing evidence: no category
+    gone = profiles.index.difference(decisions["person_id"])
+    # persons left without any record (merged into another, or every record moved away): no category
+    emptied = pd.Index(previous.loc[previous["category"].notna(), "person_id"]).difference(profiles.index)
+    extra = [pd.DataFrame({"person_id": ids, "category": None, "rule": rule, "needs_review": False})
+             for ids, rule in ((gone, "all_evidence_withdrawn"), (emptied, "no_linked_records")) if len(ids)]
+    if extra:
+        decisions = pd.concat([decisions, *extra], ignore_index=True)
+    icrc = evidence[evidence["source_id"] == "icrc_confirmations"][["person_id", "category"]]
+    icrc_ok = set(map(tuple, icrc.to_numpy()))
+    decisions["icrc_confirmed"] = [
+        (p, c) in icrc_ok for p, c in zip(decisions["person_id"], decisions["category"], strict=True)
+    ]
+    status = decisions.join(profiles, on="person_id").rename(columns={
+        "source_id": "evidence_source_id", "record_key": "evidence_record_key"})
+    status["valid_from"] = night
+    status["dag_run_id"] = dag_run_id
+    status["birth_year"] = status["birth_year"].astype("Int64")
+    status["effective_date"] = pd.to_datetime(status["effective_date"]).dt.date
+
+    # only persons whose tracked fields changed get a new version
+    merged = status.merge(previous, on="person_id", how="left", suffixes=("", "_prev"), indicator=True)
+    changed = merged["_merge"] == "left_only"
+    for col in TRACKED:
+        a = merged[col].astype("string").fillna("")
+        b = merged[f"{col}_prev"].astype("string").fillna("")
+        changed |= a != b
+    new_rows = status[changed.to_numpy()]
+    closing = new_rows["person_id"][new_rows["person_id"].isin(previous["person_id"])]
+    if len(closing):
+        conn.execute(sa.text("CREATE TEMPORARY TABLE closing (person_id bigint) ON COMMIT DROP"))
+        copy_frame(conn, "closing", ["person_id"], closing.to_frame())
+        conn.execute(sa.text(
+            "UPDATE core.person_status s SET valid_to = :n FROM closing c "
+            "WHERE s.person_id = c.person_id AND s.valid_to IS NULL"), {"n": night})
+    copy_frame(conn, "core.person_status", STATUS_COLUMNS, new_rows)
+
+    if incremental:
+        conn.execute(sa.text("DELETE FROM core.evidence WHERE person_id IN (SELECT person_id FROM affected_person)"))
+    else:
+        conn.execute(sa.text("TRUNCATE core.evidence"))
+    ev = evidence.assign(night=night, effective_date=pd.to_datetime(evidence["effective_date"]).dt.date)
+    copy_frame(conn, "core.evidence",
+               ["person_id", "source_id", "record_key", "category", "effective_date", "authority", "night"], ev)
     return {"persons": len(status), "changed": int(len(new_rows)),
             "review": int(status["needs_review"].fillna(False).sum())}
