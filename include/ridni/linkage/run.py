@@ -88,34 +88,56 @@ def _explain(pairs: pd.DataFrame) -> pd.Series:
 
 # --- 1. features of changed records ------------------------------------------------------------------
 
-def _refresh_features(conn: Connection, full: bool) -> int:
-    """Standardise new and changed records into ``core.link_record``; their ids go to ``changed_id``."""
-    conn.execute(sa.text("CREATE TEMPORARY TABLE changed_id (record_id bigint PRIMARY KEY) ON COMMIT DROP"))
-    if full:  # every edge is scored again; record ids need not survive
-        conn.execute(sa.text("TRUNCATE core.link_record CASCADE"))
-    records = pd.read_sql(sa.text(f"""
+def _read_records(conn: Connection, full: bool) -> pd.DataFrame:
+    """Source records whose features must be built: all (full), or those new or changed since."""
+    where = "" if full else "WHERE f.record_id IS NULL OR f.row_hash <> s.row_hash"
+    join = "" if full else ("LEFT JOIN core.link_record f ON f.source_id = s.source_id "
+                            "AND f.record_key = s.record_key")
+    return pd.read_sql(sa.text(f"""
         SELECT s.source_id, s.record_key, s.row_hash, {", ".join("s." + c for c in _SOURCE_COLUMNS.split(", "))}
-        FROM core.source_record s
-        LEFT JOIN core.link_record f ON f.source_id = s.source_id AND f.record_key = s.record_key
-        WHERE f.record_id IS NULL OR f.row_hash <> s.row_hash
+        FROM core.source_record s {join} {where}
     """), conn)  # noqa: S608 (only our own column names)
-    if records.empty:
-        return 0
+
+
+def _pg_array(values: pd.Series) -> pd.Series:
+    """``a|b`` -> the PostgreSQL array literal ``{"a","b"}`` (for COPY), blanks dropped."""
+    def literal(v) -> str | None:
+        if not isinstance(v, str):
+            return None
+        parts = [x.strip() for x in v.split("|") if x.strip()]
+        return "{" + ",".join('"' + x.replace("\\", "\\\\").replace('"', '\\"') + '"' for x in parts) + "}"
+    return values.map(literal)
+
+
+def _store_features(conn: Connection, full: bool) -> pd.DataFrame:
+    """Standardise new and changed records into ``core.link_record``; returns their features.
+
+    Full: every record, written afresh (ids drawn from the table's sequence). Incremental: upserted,
+    so a record keeps its id; the changed ids go to the temporary table ``changed_id``.
+    """
+    records = _read_records(conn, full)
     features = build_features(records).assign(row_hash=records["row_hash"])
     for col in ("birth_year", "birth_month", "birth_day"):
         features[col] = features[col].astype("Int64")
-    columns = ["source_id", "record_key", "row_hash", *_FEATURES]
+    features["appeal_ref"] = _pg_array(features["appeal_refs"])
+    columns = ["source_id", "record_key", "row_hash", *_FEATURES, "appeal_ref"]
+    conn.execute(sa.text("CREATE TEMPORARY TABLE changed_id (record_id bigint PRIMARY KEY) ON COMMIT DROP"))
+    if full:
+        conn.execute(sa.text("TRUNCATE core.link_record, core.link_edge"))
+        first = conn.execute(sa.text("SELECT nextval('core.link_record_record_id_seq')")).scalar()
+        conn.execute(sa.text("SELECT setval('core.link_record_record_id_seq', :last)"),
+                     {"last": first + max(len(features), 1) - 1})
+        features["record_id"] = np.arange(first, first + len(features), dtype="int64")
+        copy_frame(conn, "core.link_record", ["record_id", *columns], features)
+        return features
+    if features.empty:
+        return features
     conn.execute(sa.text("CREATE TEMPORARY TABLE link_in (LIKE core.link_record INCLUDING DEFAULTS) ON COMMIT DROP"))
     copy_frame(conn, "link_in", columns, features)
-    # the register's appeal references as an array, so an appeal finds the register rows citing it by index
     conn.execute(sa.text(f"""
         WITH upserted AS (
-            INSERT INTO core.link_record ({", ".join(columns)}, appeal_ref)
-            SELECT {", ".join(columns)},
-                   CASE WHEN appeal_refs IS NOT NULL THEN
-                       ARRAY(SELECT btrim(x) FROM unnest(string_to_array(appeal_refs, '|')) x WHERE btrim(x) <> '')
-                   END
-            FROM link_in
+            INSERT INTO core.link_record ({", ".join(columns)})
+            SELECT {", ".join(columns)} FROM link_in
             ON CONFLICT (source_id, record_key) DO UPDATE SET
                 {", ".join(f"{c} = excluded.{c}" for c in ["row_hash", *_FEATURES, "appeal_ref"])}
             RETURNING record_id
@@ -123,26 +145,23 @@ def _refresh_features(conn: Connection, full: bool) -> int:
         INSERT INTO changed_id SELECT record_id FROM upserted
     """))  # noqa: S608
     conn.execute(sa.text("ANALYZE changed_id"))
-    return len(features)
+    return features
 
 
-def _neighbourhood(conn: Connection, full: bool) -> pd.DataFrame:
+def _neighbourhood(conn: Connection) -> pd.DataFrame:
     """Features of the changed records and of every record they could be compared with or keyed to."""
     select = f"SELECT f.record_id AS unique_id, f.source_id, f.record_key, {', '.join('f.' + c for c in _FEATURES)}"
-    if full:
-        frame = pd.read_sql(sa.text(f"{select}, true AS changed FROM core.link_record f"), conn)  # noqa: S608
-    else:
-        joins = [" AND ".join(f"o.{c} = x.{c}" for c in keys) for keys in (*BLOCKING_KEYS, *[(k,) for k in
-                                                                                           DETERMINISTIC_KEYS])]
-        joins += ["x.source_id = 'mvs_register' AND o.source_id = 'npu_appeals' AND o.record_key = ANY(x.appeal_ref)",
-                  "x.source_id = 'npu_appeals' AND o.appeal_ref @> ARRAY[x.record_key]"]
-        head = "SELECT o.record_id FROM changed_id c JOIN core.link_record x USING (record_id) JOIN core.link_record o"
-        partners = "\nUNION ".join(f"{head} ON {j}" for j in joins)  # noqa: S608 (our own column names)
-        frame = pd.read_sql(sa.text(f"""
-            WITH near AS (SELECT record_id FROM changed_id UNION {partners})
-            {select}, EXISTS (SELECT 1 FROM changed_id c WHERE c.record_id = f.record_id) AS changed
-            FROM core.link_record f JOIN near USING (record_id)
-        """), conn)  # noqa: S608
+    joins = [" AND ".join(f"o.{c} = x.{c}" for c in keys)
+             for keys in (*BLOCKING_KEYS, *[(k,) for k in DETERMINISTIC_KEYS])]
+    joins += ["x.source_id = 'mvs_register' AND o.source_id = 'npu_appeals' AND o.record_key = ANY(x.appeal_ref)",
+              "x.source_id = 'npu_appeals' AND o.appeal_ref @> ARRAY[x.record_key]"]
+    head = "SELECT o.record_id FROM changed_id c JOIN core.link_record x USING (record_id) JOIN core.link_record o"
+    partners = "\nUNION ".join(f"{head} ON {j}" for j in joins)  # noqa: S608 (our own column names)
+    frame = pd.read_sql(sa.text(f"""
+        WITH near AS (SELECT record_id FROM changed_id UNION {partners})
+        {select}, EXISTS (SELECT 1 FROM changed_id c WHERE c.record_id = f.record_id) AS changed
+        FROM core.link_record f JOIN near USING (record_id)
+    """), conn)  # noqa: S608
     for col in ("birth_year", "birth_month", "birth_day"):
         frame[col] = frame[col].astype("Int64")
     return frame
@@ -158,8 +177,9 @@ def _model(conn: Connection, night: dt.date, retrain_days: int) -> dict | None:
     return row.settings
 
 
-def _replace_edges(conn: Connection, night: dt.date, det: pd.DataFrame, strong: pd.DataFrame) -> None:
-    """Drop the edges of changed records and store tonight's (both ends ordered l < r)."""
+def _replace_edges(conn: Connection, night: dt.date, det: pd.DataFrame, strong: pd.DataFrame,
+                   full: bool) -> pd.DataFrame:
+    """Drop the edges of changed records and store tonight's (both ends ordered l < r); returns them."""
     edges = pd.concat([
         pd.DataFrame({"l": det["l"], "r": det["r"], "rule": det["rule"], "match_probability": np.nan,
                       "match_weight": np.nan, "explanation": "{}"}),
@@ -169,10 +189,12 @@ def _replace_edges(conn: Connection, night: dt.date, det: pd.DataFrame, strong: 
     ], ignore_index=True)
     lo, hi = np.minimum(edges["l"], edges["r"]), np.maximum(edges["l"], edges["r"])
     edges = edges.assign(l=lo, r=hi, night=night).drop_duplicates(["l", "r", "rule"])
-    conn.execute(sa.text("DELETE FROM core.link_edge e USING changed_id c WHERE e.l = c.record_id"))
-    conn.execute(sa.text("DELETE FROM core.link_edge e USING changed_id c WHERE e.r = c.record_id"))
+    if not full:  # (a full night emptied the table with link_record)
+        conn.execute(sa.text("DELETE FROM core.link_edge e USING changed_id c WHERE e.l = c.record_id"))
+        conn.execute(sa.text("DELETE FROM core.link_edge e USING changed_id c WHERE e.r = c.record_id"))
     copy_frame(conn, "core.link_edge",
                ["l", "r", "rule", "match_probability", "match_weight", "explanation", "night"], edges)
+    return edges
 
 
 def _queue_for_review(conn: Connection, night: dt.date, uncertain: pd.DataFrame, f: pd.DataFrame) -> None:
@@ -224,15 +246,12 @@ _REVIEWED = """
 """
 
 
-def _affected_records(conn: Connection, full: bool) -> None:
+def _affected_records(conn: Connection) -> None:
     """``affected``: every record of every person a changed record, a new edge or a decision touches.
 
     Closed under the stored edges, so clustering these records alone gives what clustering all would.
     """
     conn.execute(sa.text("CREATE TEMPORARY TABLE affected (record_id bigint PRIMARY KEY) ON COMMIT DROP"))
-    if full:
-        conn.execute(sa.text("INSERT INTO affected SELECT record_id FROM core.link_record"))
-        return
     conn.execute(sa.text(f"""
         INSERT INTO affected
         SELECT record_id FROM changed_id
@@ -257,7 +276,9 @@ def _affected_records(conn: Connection, full: bool) -> None:
             return
 
 
-def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, full: bool) -> dict:
+def _affected_frames(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The affected records with their current link, and every stored edge among them."""
+    _affected_records(conn)
     records = pd.read_sql(sa.text("""
         SELECT f.record_id, f.source_id, f.record_key, l.person_id, l.rule, l.match_probability
         FROM affected a JOIN core.link_record f USING (record_id)
@@ -265,9 +286,26 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, full: boo
         ORDER BY f.record_id
     """), conn)
     edges = pd.read_sql(sa.text("""
-        SELECT e.l, e.r, e.rule, e.match_probability AS p, e.match_weight AS w, e.explanation::text AS x
+        SELECT e.l, e.r, e.rule, e.match_probability, e.match_weight, e.explanation::text AS explanation
         FROM core.link_edge e JOIN affected a ON a.record_id = e.l
     """), conn)
+    return records, edges
+
+
+def _all_frames(conn: Connection, features: pd.DataFrame, edges: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A full night: every record (from memory) with its current link."""
+    links = pd.read_sql(sa.text("SELECT source_id, record_key, person_id, rule, match_probability "
+                                "FROM core.person_link"), conn)
+    records = features[["record_id", "source_id", "record_key"]].merge(links, on=["source_id", "record_key"],
+                                                                        how="left")
+    return records, edges
+
+
+def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: pd.DataFrame,
+             edges: pd.DataFrame) -> dict:
+    """Cluster ``records`` (closed under ``edges``) into persons with stable ids; write what moved."""
+    edges = edges.rename(columns={"match_probability": "p", "match_weight": "w", "explanation": "x"})
+    edges = edges[["l", "r", "rule", "p", "w", "x"]]
     reviewed = pd.read_sql(sa.text(_REVIEWED), conn)
     reviewed = reviewed[reviewed["l"].isin(records["record_id"]) & reviewed["r"].isin(records["record_id"])]
     same = reviewed[reviewed["decision"] == "same"]
@@ -275,7 +313,7 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, full: boo
     edges = pd.concat([edges, pd.DataFrame({"l": same["l"], "r": same["r"], "rule": "review_same", "p": np.nan,
                                             "w": np.nan, "x": "{}"})], ignore_index=True)
 
-    position = pd.Series(np.arange(len(records)), index=records["record_id"])
+    position = pd.Series(np.arange(len(records)), index=records["record_id"].to_numpy())
     left, right = position[edges["l"]].to_numpy(), position[edges["r"]].to_numpy()
     order = edges["rule"].map(RULE_ORDER).to_numpy() * 2.0 - edges["p"].fillna(0).to_numpy()  # splink: p desc
     labels = clusters.constrained_components(len(records), left, right, order,
@@ -287,7 +325,7 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, full: boo
     next_val = conn.execute(sa.text("SELECT COALESCE(max(person_id), 0) FROM core.person")).scalar()
     counter = iter(range(next_val + 1, next_val + 2 + len(records)))
     assignment = clusters.assign_person_ids(labels, records["person_id"], lambda: next(counter))
-    records["new_person_id"] = assignment.person_of_record.to_numpy()
+    person = assignment.person_of_record.to_numpy()
 
     # the rule that brought each record in: its strongest edge (a reviewer's, then deterministic, then p)
     ranked = edges.assign(order=edges["rule"].map(RULE_ORDER))
@@ -295,51 +333,49 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, full: boo
     best = both.sort_values(["uid", "order", "p"], ascending=[True, True, False]).drop_duplicates("uid")
     best = best.set_index("uid")
     links = pd.DataFrame({
-        "source_id": records["source_id"], "record_key": records["record_key"],
-        "person_id": records["new_person_id"],
+        "source_id": records["source_id"], "record_key": records["record_key"], "person_id": person,
         "rule": records["record_id"].map(best["rule"]).fillna("single"),
         "match_probability": records["record_id"].map(best["p"]),
         "match_weight": records["record_id"].map(best["w"]),
         "explanation": records["record_id"].map(best["x"]).fillna("{}"),
         "linked_on": night, "dag_run_id": dag_run_id,
     })
+    # a record whose person, rule and probability stand keeps its row (and its linked_on night)
+    same_row = ((records["person_id"] == links["person_id"]) & (records["rule"] == links["rule"])
+                & (records["match_probability"].fillna(-1) == links["match_probability"].fillna(-1)))
+    was_linked = records["person_id"].notna()
+    relinked = links[~same_row.fillna(False).to_numpy()]
 
     copy_frame(conn, "core.person", ["person_id", "created_on"],
                pd.DataFrame({"person_id": assignment.new_persons, "created_on": night}))
-    if full:
-        conn.execute(sa.text("TRUNCATE core.person_link"))
-    else:
-        # a record whose person, rule and weight stand keeps its row (and its linked_on night)
-        same_row = ((records["person_id"] == links["person_id"])
-                    & (records["rule"] == links["rule"])
-                    & (records["match_probability"].fillna(-1) == links["match_probability"].fillna(-1)))
-        links = links[~same_row.fillna(False).to_numpy()]
+    stale = relinked[was_linked[~same_row.fillna(False)].to_numpy()]
+    if len(stale):
         conn.execute(sa.text("CREATE TEMPORARY TABLE relinked (source_id text, record_key text) ON COMMIT DROP"))
-        copy_frame(conn, "relinked", ["source_id", "record_key"], links)
+        copy_frame(conn, "relinked", ["source_id", "record_key"], stale)
         conn.execute(sa.text("DELETE FROM core.person_link l USING relinked r "
                              "WHERE l.source_id = r.source_id AND l.record_key = r.record_key"))
     copy_frame(conn, "core.person_link", ["source_id", "record_key", "person_id", "rule", "match_probability",
-                                          "match_weight", "explanation", "linked_on", "dag_run_id"], links)
+                                          "match_weight", "explanation", "linked_on", "dag_run_id"], relinked)
 
     events = [{"kind": "merge", "person_id": k, "other_person_id": o, "records": n}
               for k, o, n in assignment.merges]
     events += [{"kind": "split", "person_id": o, "other_person_id": k, "records": n}
                for o, k, n in assignment.splits]
     if events:  # a rerun of the night finds nothing to move and keeps what the first run logged
-        conn.execute(sa.text("CREATE TEMPORARY TABLE event_in (night date, kind text, person_id bigint, other_person_id bigint, "
-                             "records integer, dag_run_id text) ON COMMIT DROP"))
+        conn.execute(sa.text("CREATE TEMPORARY TABLE event_in (night date, kind text, person_id bigint, "
+                             "other_person_id bigint, records integer, dag_run_id text) ON COMMIT DROP"))
         copy_frame(conn, "event_in", ["night", "kind", "person_id", "other_person_id", "records", "dag_run_id"],
                    pd.DataFrame(events).assign(night=night, dag_run_id=dag_run_id))
         conn.execute(sa.text(
             "INSERT INTO core.person_event (night, kind, person_id, other_person_id, records, dag_run_id) "
             "SELECT night, kind, person_id, other_person_id, records, dag_run_id FROM event_in "
             "ON CONFLICT (night, kind, person_id, other_person_id) DO NOTHING"))
-    alive = set(assignment.person_of_record)
+    alive = set(person.tolist())
     for keeper, absorbed, _ in assignment.merges:
         if absorbed not in alive:
             conn.execute(sa.text("UPDATE core.person SET merged_into = :k, retired_on = :n WHERE person_id = :a"),
                          {"k": keeper, "n": night, "a": absorbed})
-    return {"clustered_records": len(records), "relinked_records": len(links),
+    return {"clustered_records": len(records), "relinked_records": len(relinked),
             "new_persons": len(assignment.new_persons), "merges": len(assignment.merges),
             "splits": len(assignment.splits)}
 
@@ -358,9 +394,15 @@ def resolve_persons(engine: Engine, night: dt.date, dag_run_id: str | None = Non
         # one resolution at a time: two would both think they own tonight's changes
         conn.execute(sa.text("LOCK TABLE core.link_record IN SHARE ROW EXCLUSIVE MODE"))
         model = None if retrain else _model(conn, night, settings().linkage_retrain_days)
-        full = full or model is None
-        changed = _refresh_features(conn, full)
-        f = _neighbourhood(conn, full) if changed else pd.DataFrame()
+        # the unlogged link tables are empty after a crash (or never filled): rebuild them in full
+        empty = conn.execute(sa.text("SELECT NOT EXISTS (SELECT 1 FROM core.link_record)")).scalar()
+        full = full or model is None or empty
+        features = _store_features(conn, full)
+        changed = len(features)
+        if full:
+            f = features.rename(columns={"record_id": "unique_id"}).assign(changed=True)
+        else:
+            f = _neighbourhood(conn) if changed else pd.DataFrame()
         det = deterministic_edges(f) if changed else pd.DataFrame(columns=["l", "r", "rule"])
         if model is None and not f.empty:
             model = train(f, deterministic_rules=[f"l.{k} = r.{k}" for k in DETERMINISTIC_KEYS])
@@ -371,10 +413,10 @@ def resolve_persons(engine: Engine, night: dt.date, dag_run_id: str | None = Non
             columns=["unique_id_l", "unique_id_r", "match_probability", "match_weight"])
         strong = pairs[pairs["match_probability"] >= upper]
         uncertain = pairs[(pairs["match_probability"] < upper) & (pairs["match_probability"] >= lower)]
-        _replace_edges(conn, night, det, strong)
+        edges = _replace_edges(conn, night, det, strong, full)
         _queue_for_review(conn, night, uncertain, f)
-        _affected_records(conn, full)
-        clustered = _cluster(conn, night, dag_run_id, full)
+        records, edges = _all_frames(conn, features, edges) if full else _affected_frames(conn)
+        clustered = _cluster(conn, night, dag_run_id, records, edges)
         totals = conn.execute(sa.text(
             "SELECT count(*) AS records, count(DISTINCT person_id) AS persons FROM core.person_link")).one()
     result = {"mode": "full" if full else "incremental", "records": totals.records, "persons": totals.persons,

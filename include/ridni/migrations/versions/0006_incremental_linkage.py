@@ -22,7 +22,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute("""
-    CREATE TABLE core.link_record (
+    -- Derived data, rebuilt by a full night: unlogged (no WAL, so a million rows load fast). After a
+    -- crash PostgreSQL empties it, and the next night sees that and runs in full.
+    CREATE UNLOGGED TABLE core.link_record (
         record_id bigserial PRIMARY KEY,
         source_id text NOT NULL,
         record_key text NOT NULL,
@@ -31,8 +33,7 @@ def upgrade() -> None:
         birth_date text, birth_year integer, birth_month integer, birth_day integer, birth_precision text,
         sex text, region text, rnokpp text, service_no text, appeal_refs text,
         appeal_ref text[],
-        UNIQUE (source_id, record_key),
-        FOREIGN KEY (source_id, record_key) REFERENCES core.source_record
+        UNIQUE (source_id, record_key)
     );
     -- one index per blocking rule prefix and deterministic key: tonight's changed records find their
     -- candidate partners by index, not by reading the whole table
@@ -46,17 +47,17 @@ def upgrade() -> None:
 
     -- A link between two records (l < r): a deterministic rule, or a Splink match at or above the upper
     -- threshold. Reviewers' decisions live in core.review_pair and are applied when clustering.
-    CREATE TABLE core.link_edge (
-        l bigint NOT NULL REFERENCES core.link_record ON DELETE CASCADE,
-        r bigint NOT NULL REFERENCES core.link_record ON DELETE CASCADE,
+    CREATE UNLOGGED TABLE core.link_edge (
+        l bigint NOT NULL,
+        r bigint NOT NULL,
         rule text NOT NULL,
         match_probability double precision,
         match_weight double precision,
         explanation jsonb NOT NULL DEFAULT '{}'::jsonb,
         night date NOT NULL,
-        PRIMARY KEY (l, r, rule),
         CHECK (l < r)
     );
+    CREATE INDEX link_edge_l ON core.link_edge (l);
     CREATE INDEX link_edge_r ON core.link_edge (r);
 
     -- Nights decided, so the next night decides again only the persons whose evidence or links moved.
