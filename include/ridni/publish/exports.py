@@ -23,6 +23,7 @@ import xlsxwriter
 from sqlalchemy.engine import Engine
 
 from ridni.privacy import neutralise_formulas
+from ridni.publish.suppression import published_reconciliation_sql
 
 TABLES = {
     "counts": ("SELECT category, person_type, region, sex, age_band, "
@@ -33,14 +34,8 @@ TABLES = {
                    "ORDER BY (from_category = 'missing' AND to_category <> 'missing') DESC NULLS LAST, change, pseudo_id"),
     "headline": ("SELECT grp AS \"group\", count_value AS count, previous_value AS previous, change "
                  "FROM marts.headline WHERE night = :n ORDER BY ord"),
-    # person counts from 1 to 4 are shown as <5 here too (primary suppression)
-    "reconciliation": (
-        "SELECT source_id, category, "
-        "CASE WHEN source_count BETWEEN 1 AND 4 THEN '<5' ELSE source_count::text END AS source_count, "
-        "CASE WHEN warehouse_count BETWEEN 1 AND 4 THEN '<5' ELSE warehouse_count::text END AS warehouse_count, "
-        "CASE WHEN only_in_source BETWEEN 1 AND 4 THEN '<5' ELSE only_in_source::text END AS only_in_source, "
-        "CASE WHEN disagreeing BETWEEN 1 AND 4 THEN '<5' ELSE disagreeing::text END AS disagreeing "
-        "FROM marts.reconciliation WHERE night = :n ORDER BY 1, 2"),
+    # person counts from 1 to 4 are shown as <5 here too (primary suppression, the page's rule)
+    "reconciliation": published_reconciliation_sql(as_text=True),
 }
 MULTI_FORMAT = {"counts", "change_log"}  # also as XLSX and Parquet
 FILE_MODE = 0o640  # owner and group only

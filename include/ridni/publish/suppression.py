@@ -49,3 +49,33 @@ def leaking_groups(cells: pd.DataFrame, relations: list[list[str]]) -> pd.DataFr
         counts = cells.groupby(keys, dropna=False)["suppressed"].sum()
         found.append(counts[counts == 1].reset_index().assign(relation="+".join(keys)))
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+
+
+
+# The reconciliation's person counts. The mart keeps them exact (its columns are NOT NULL); every surface
+# that publishes them (the exports, the headquarters page) reads them through
+# :func:`published_reconciliation_sql`, which hides counts from 1 to 4 (primary suppression, as in every
+# other breakdown), so they never leave the database as numbers.
+RECONCILIATION_COUNTS = ("source_count", "warehouse_count", "only_in_source", "disagreeing")
+SUPPRESSED_TEXT = "<5"
+PUBLISHED_THRESHOLD = 5  # "<5" is what the page and the exports print for a hidden count
+
+
+def is_small(value) -> bool:
+    """A person count that must not be published: from 1 to PUBLISHED_THRESHOLD - 1."""
+    try:
+        return value is not None and not pd.isna(value) and 0 < int(value) < PUBLISHED_THRESHOLD
+    except (TypeError, ValueError):
+        return False
+
+
+def published_reconciliation_sql(*, as_text: bool = False) -> str:
+    """The night's (``:n``) reconciliation as published: a count from 1 to 4 is NULL, or the text "<5" with
+    ``as_text`` (then every count is text), ordered by source and category."""
+    def count(column: str) -> str:
+        hidden = f"CASE WHEN {column} > 0 AND {column} < {PUBLISHED_THRESHOLD} THEN NULL ELSE {column} END"
+        return f"COALESCE(({hidden})::text, '{SUPPRESSED_TEXT}') AS {column}" if as_text else f"{hidden} AS {column}"
+
+    columns = ", ".join(count(c) for c in RECONCILIATION_COUNTS)
+    return (f"SELECT source_id, category, {columns} FROM marts.reconciliation "  # noqa: S608 (constant names only)
+            "WHERE night = :n ORDER BY source_id, category")

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ridni import db
+from ridni.publish.suppression import published_reconciliation_sql
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class NightView:
     totals: pd.DataFrame  # category, count_value, suppressed
     change_log: pd.DataFrame  # moves out of missing first
     change_log_total: int
-    reconciliation: pd.DataFrame
+    reconciliation: pd.DataFrame  # counts from 1 to 4 are NULL (suppressed)
     quality: pd.DataFrame | None  # source_id, drop_status, rows_*, validation_success, data_docs_uri, late
     review_queue: dict | None  # linkage_pairs, category_conflicts
 
@@ -121,6 +122,10 @@ CHANGE_LOG_SQL = """
     ORDER BY (from_category = 'missing' AND to_category IS NOT NULL AND to_category <> 'missing') DESC NULLS LAST,
              change, pseudo_id
 """
+
+# The mart keeps the reconciliation's counts exact; counts from 1 to 4 are read as NULL (shown "<5"), so the
+# page never receives them.
+RECONCILIATION_SQL = published_reconciliation_sql()
 
 
 def nights(engine: Engine) -> list[dt.date]:
@@ -146,9 +151,7 @@ def load_night(engine: Engine, night: dt.date, *, change_log_rows: int = CHANGE_
         totals = frame("SELECT category, count_value, suppressed FROM marts.category_totals WHERE night = :n")
         total_changes = conn.execute(sa.text("SELECT count(*) FROM marts.change_log WHERE night = :n"), p).scalar()
         change_log = frame(CHANGE_LOG_SQL + " LIMIT :lim", n=night, lim=change_log_rows)
-        reconciliation = frame(
-            "SELECT source_id, category, source_count, warehouse_count, only_in_source, disagreeing "
-            "FROM marts.reconciliation WHERE night = :n ORDER BY source_id, category")
+        reconciliation = frame(RECONCILIATION_SQL)
         quality = None  # None: the view is missing (its migration has not run)
         if conn.execute(sa.text("SELECT to_regclass('marts.source_quality')")).scalar() is not None:
             quality = frame(

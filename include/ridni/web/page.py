@@ -2,7 +2,8 @@
 
 Every value from the warehouse goes through :func:`esc` (HTML escaping, quotes included); the only
 markup not built here is the chart, whose SVG text escapes its own labels. A suppressed count is
-shown as "<5" and never as its value (the marts do not hold it anyway).
+shown as "<5" and never as its value (the marts do not hold it; the reconciliation's counts from 1 to 4
+are hidden by the query that reads them, see ``ridni.web.data.RECONCILIATION_SQL``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from ridni.publish.chart import headline_frame, line_chart_svg
+from ridni.publish.suppression import is_small
 from ridni.web.data import NightView, source_titles
 
 SUPPRESSED = "<5"
@@ -231,13 +233,17 @@ def _change_log(view: NightView) -> str:
 def _reconciliation(view: NightView) -> str:
     rows = []
     for r in view.reconciliation.itertuples(index=False):
-        rows.append("<tr>" + _td(r.source_id) + _td(r.category)
-                    + "".join(_td(fmt_int(v), num=True) for v in (r.source_count, r.warehouse_count, r.only_in_source,
-                                                                   r.disagreeing)) + "</tr>")
+        cells = []
+        for v in (r.source_count, r.warehouse_count, r.only_in_source, r.disagreeing):
+            # NULL: hidden by the query; a count from 1 to 4 that got here anyway is not shown either
+            text = fmt_count(v, is_small(v))
+            cells.append(_td(text, num=True, cls="suppressed" if text == SUPPRESSED else ""))
+        rows.append("<tr>" + _td(r.source_id) + _td(r.category) + "".join(cells) + "</tr>")
     table = _table(["source", "category in the source", "source's count", "warehouse's count (same persons)",
                     "persons only in this source", "persons whose category disagrees"], rows, num_from=2,
                    cls="reconciliation")
-    return f'<section id="reconciliation"><h2>Reconciliation per source</h2>{table}</section>'
+    return (f'<section id="reconciliation"><h2>Reconciliation per source</h2>{table}<p class="note">Counts from '
+            '1 to 4 persons are shown as "&lt;5".</p></section>')
 
 
 DROP_STATUS = {
