@@ -129,11 +129,13 @@ def _store_features(conn: Connection, full: bool) -> pd.DataFrame:
                      {"last": first + max(len(features), 1) - 1})
         features["record_id"] = np.arange(first, first + len(features), dtype="int64")
         copy_frame(conn, "core.link_record", ["record_id", *columns], features)
+        _analyze(conn, "core.link_record")
         return features
     if features.empty:
         return features
     conn.execute(sa.text("CREATE TEMPORARY TABLE link_in (LIKE core.link_record INCLUDING DEFAULTS) ON COMMIT DROP"))
     copy_frame(conn, "link_in", columns, features)
+    conn.execute(sa.text("ANALYZE link_in"))
     conn.execute(sa.text(f"""
         WITH upserted AS (
             INSERT INTO core.link_record ({", ".join(columns)})
@@ -148,6 +150,13 @@ def _store_features(conn: Connection, full: bool) -> pd.DataFrame:
     return features
 
 
+def _analyze(conn: Connection, table: str) -> None:
+    """Fresh planner statistics after a bulk load, where this role may (autovacuum does it otherwise)."""
+    if conn.execute(sa.text("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                    {"t": table}).scalar():
+        conn.execute(sa.text(f"ANALYZE {table}"))
+
+
 def _neighbourhood(conn: Connection) -> pd.DataFrame:
     """Features of the changed records and of every record they could be compared with or keyed to."""
     select = f"SELECT f.record_id AS unique_id, f.source_id, f.record_key, {', '.join('f.' + c for c in _FEATURES)}"
@@ -155,7 +164,8 @@ def _neighbourhood(conn: Connection) -> pd.DataFrame:
              for keys in (*BLOCKING_KEYS, *[(k,) for k in DETERMINISTIC_KEYS])]
     joins += ["x.source_id = 'mvs_register' AND o.source_id = 'npu_appeals' AND o.record_key = ANY(x.appeal_ref)",
               "x.source_id = 'npu_appeals' AND o.appeal_ref @> ARRAY[x.record_key]"]
-    head = "SELECT o.record_id FROM changed_id c JOIN core.link_record x USING (record_id) JOIN core.link_record o"
+    # x: tonight's changed records, as just written (the temporary table link_in), o: their partners
+    head = "SELECT o.record_id FROM link_in x JOIN core.link_record o"
     partners = "\nUNION ".join(f"{head} ON {j}" for j in joins)  # noqa: S608 (our own column names)
     frame = pd.read_sql(sa.text(f"""
         WITH near AS (SELECT record_id FROM changed_id UNION {partners})
@@ -194,6 +204,8 @@ def _replace_edges(conn: Connection, night: dt.date, det: pd.DataFrame, strong: 
         conn.execute(sa.text("DELETE FROM core.link_edge e USING changed_id c WHERE e.r = c.record_id"))
     copy_frame(conn, "core.link_edge",
                ["l", "r", "rule", "match_probability", "match_weight", "explanation", "night"], edges)
+    if full:
+        _analyze(conn, "core.link_edge")
     return edges
 
 
@@ -260,6 +272,7 @@ def _affected_records(conn: Connection) -> None:
         UNION SELECT unnest(ARRAY[d.l, d.r]) FROM ({_REVIEWED}) d
     """))  # noqa: S608
     while True:  # add the persons' other records, and the far ends of their edges, until nothing is added
+        conn.execute(sa.text("ANALYZE affected"))
         added = conn.execute(sa.text("""
             INSERT INTO affected
             SELECT f2.record_id
@@ -393,6 +406,7 @@ def resolve_persons(engine: Engine, night: dt.date, dag_run_id: str | None = Non
     with engine.begin() as conn:
         # one resolution at a time: two would both think they own tonight's changes
         conn.execute(sa.text("LOCK TABLE core.link_record IN SHARE ROW EXCLUSIVE MODE"))
+        conn.execute(sa.text("SET LOCAL jit = off"))  # compiling costs seconds; these queries run in less
         model = None if retrain else _model(conn, night, settings().linkage_retrain_days)
         # the unlogged link tables are empty after a crash (or never filled): rebuild them in full
         empty = conn.execute(sa.text("SELECT NOT EXISTS (SELECT 1 FROM core.link_record)")).scalar()
