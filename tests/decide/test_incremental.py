@@ -17,10 +17,12 @@ COLUMNS = ["person_id", "category", "person_type", "icrc_confirmed", "rule", "ev
            "evidence_record_key", "needs_review", "valid_from"]
 
 
+CURRENT = f"SELECT {', '.join(COLUMNS)} FROM core.person_status WHERE valid_to IS NULL ORDER BY person_id"  # noqa: S608
+
+
 def _current(engine) -> pd.DataFrame:
     with engine.connect() as conn:
-        return pd.read_sql(sa.text(f"SELECT {', '.join(COLUMNS)} FROM core.person_status WHERE valid_to IS NULL "
-                                   "ORDER BY person_id"), conn)  # noqa: S608
+        return pd.read_sql(sa.text(CURRENT), conn)
 
 
 def _evidence(engine) -> pd.DataFrame:
