@@ -2,7 +2,8 @@
 
 Runs each DAG with ``dag.test()`` (Airflow's own in-process runner, on the local
 Airflow home's metadata DB) in dependency order. Safe to run again: the same
-drops are recognised by sha256 and nothing changes.
+drops are recognised by sha256 and nothing changes. :func:`run_night_in_process`
+runs the same steps without Airflow (for tests that need a demo warehouse fast).
 """
 
 from __future__ import annotations
@@ -79,6 +80,38 @@ def run_nightly_dags(url: str, night: dt.date, at: dt.time = dt.time(3)) -> dict
     bag = _dagbag()
     order = sorted(d for d in bag.dag_ids if d.startswith("ingest_")) + [d for d in DOWNSTREAM if d in bag.dag_ids]
     return {dag_id: run_dag(url, dag_id, night, at, bag) for dag_id in order}
+
+
+def run_night_in_process(engine: sa.Engine, night: dt.date) -> dict[str, str]:
+    """One night without Airflow: what the nightly DAGs' tasks do, in their order (faster than ``dag.test()``).
+
+    Each ingest DAG (receive, verify, parse-validate-load, then Data Docs when the drop was not refused),
+    then ``resolve_persons``, then ``publish_hq`` (categories, marts with the configured suppression
+    threshold, exports into ``RIDNI_EXPORTS``). Returns each source's drop status, then "success" for
+    the two downstream DAGs. A source without a drop is "no_drop" (its DAG would wait for it, then alert).
+    """
+    from ridni.contracts import all_contracts
+    from ridni.decide.run import decide_night
+    from ridni.ingest.run import build_data_docs_for_night, ingest_source
+    from ridni.linkage.run import resolve_persons
+    from ridni.publish.exports import publish_night
+    from ridni.publish.marts import build_marts
+
+    s = settings()
+    out: dict[str, str] = {}
+    for contract in all_contracts():
+        report = ingest_source(engine, contract.source_id, night)
+        out[f"ingest_{contract.source_id}"] = report.status
+        if report.status not in ("no_drop", "rejected", "held"):
+            with engine.begin() as conn:
+                build_data_docs_for_night(conn, contract.source_id, night, s.data_docs)
+    resolve_persons(engine, night)
+    out["resolve_persons"] = "success"
+    decide_night(engine, night)
+    build_marts(engine, night, threshold=s.suppression_threshold)
+    publish_night(engine, night, s.exports)
+    out["publish_hq"] = "success"
+    return out
 
 
 def _print_summary(engine: sa.Engine, url: str) -> None:

@@ -1,14 +1,59 @@
-"""Fixtures of the headquarters page's tests: a warehouse with published marts and a reader login role."""
+"""Fixtures of the headquarters page's tests: warehouses with published marts, each with a reader login role.
+
+- ``demo_warehouse``: the demo's nights of generated extracts run through the pipeline (``hq_demo.py``);
+  the browser test reads it.
+- ``hq_warehouse``: hand-written marts (``hq_marts.py``) with the cases the demo's nights do not produce
+  (a rejected and a late source, a headline group suppressed on one night only, ...); the app's tests.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from hq_marts import HQWarehouse, create_source_quality_view, fill_marts
+from hq_demo import fill_with_demo_nights
+from hq_marts import NIGHTS, create_source_quality_view, fill_marts
 
 from ridni import db
+
+
+@dataclass(frozen=True)
+class HQWarehouse:
+    writer_url: str  # the owner (tests only)
+    reader_url: str  # the login role in hq_analyst
+    reader_role: str
+    reader_password: str
+    data_docs: Path  # RIDNI_DATA_DOCS for the server
+    nights: tuple[dt.date, ...]  # the published nights, oldest first
+    exports: Path | None = None  # RIDNI_EXPORTS of the nights, when the pipeline wrote them
+
+    @property
+    def last(self) -> dt.date:
+        return self.nights[-1]
+
+
+@contextlib.contextmanager
+def _reader_role(server_url: str, url: str):
+    """A login role in hq_analyst on the database at ``url``: (reader URL, role, password); dropped after."""
+    role = f"hq_ui_{uuid.uuid4().hex[:10]}"
+    password = uuid.uuid4().hex
+    admin = sa.create_engine(db.normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}' IN ROLE hq_analyst"))
+    try:
+        yield (sa.engine.make_url(url).set(username=role, password=password).render_as_string(hide_password=False),
+               role, password)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"), {"r": role})
+            conn.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -21,16 +66,15 @@ def hq_warehouse(make_database, tmp_path_factory, server_url) -> HQWarehouse:
         create_source_quality_view(conn)
         fill_marts(conn, data_docs)
     writer.dispose()
+    with _reader_role(server_url, url) as (reader_url, role, password):
+        yield HQWarehouse(url, reader_url, role, password, data_docs, tuple(NIGHTS))
 
-    role = f"hq_ui_{uuid.uuid4().hex[:10]}"
-    password = uuid.uuid4().hex
-    admin = sa.create_engine(db.normalise_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}' IN ROLE hq_analyst"))
-    reader_url = sa.engine.make_url(url).set(username=role, password=password).render_as_string(hide_password=False)
-    yield HQWarehouse(url, reader_url, role, password, data_docs)
-    with admin.connect() as conn:
-        conn.execute(sa.text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"), {"r": role})
-        conn.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
-    admin.dispose()
+
+@pytest.fixture(scope="session")
+def demo_warehouse(make_database, tmp_path_factory, server_url) -> HQWarehouse:
+    url = make_database()
+    db.upgrade(url)
+    root = tmp_path_factory.mktemp("demo")
+    nights = fill_with_demo_nights(url, root)
+    with _reader_role(server_url, url) as (reader_url, role, password):
+        yield HQWarehouse(url, reader_url, role, password, root / "data_docs", tuple(nights), root / "exports")

@@ -1,16 +1,16 @@
-"""Three published nights of marts (and of ingestion bookkeeping), written by SQL for the page's tests.
+"""Three nights of marts (and of ingestion bookkeeping), hand-written by SQL, for the app's narrow tests.
 
-The rows are written here by SQL, shaped like the pipeline's (headline groups of DOMAIN.md, counts by
-category x person type x region x sex x age band with suppressed cells, a change log with moves out of
-missing, reconciliation, data quality per source, the review queue). The view ``marts.source_quality``
-comes from migration 0005.
+The browser test reads a warehouse filled by the demo's nights (``hq_demo.py``). This fixture is kept for
+what the demo's nights never produce and the app's tests check: a refused drop (``sbu_jc`` rejected), a
+late source (``ombudsman``), quarantined rows and a failed validation, a headline group suppressed on one
+night and published on the next ("<5", then no change), a region x category made of one suppressed cell,
+the reconciliation's small counts, and figures known in advance. The rows are shaped like the pipeline's;
+the view ``marts.source_quality`` comes from migration 0005.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -70,15 +70,6 @@ RECONCILIATION = [  # source, category, source_count, warehouse_count, only_in_s
     ("exchange_returns", "returned", 70, 70, 0, 0),
 ]
 REVIEW = {NIGHTS[0]: (41, 2), NIGHTS[1]: (37, 1), LAST: (29, 3)}
-
-
-@dataclass(frozen=True)
-class HQWarehouse:
-    writer_url: str  # the owner (tests only)
-    reader_url: str  # the login role in hq_analyst
-    reader_role: str
-    reader_password: str
-    data_docs: Path  # RIDNI_DATA_DOCS for the server
 
 
 def create_source_quality_view(conn) -> None:
@@ -179,11 +170,3 @@ def _fill_ingestion(conn, data_docs: Path) -> None:
             conn.execute(sa.text(
                 "INSERT INTO raw.drop (source_id, extract_date, landing_uri, manifest_sha256, status) "
                 "VALUES (:s, :n, 'x', :m, 'loaded')"), {"s": LATE, "n": night, "m": f"{LATE}{night}"})
-
-
-def airflow_connection_json(url: str) -> str:
-    """An Airflow connection (JSON form, for AIRFLOW_CONN_*) for a PostgreSQL URL (a socket folder works too)."""
-    parsed = sa.engine.make_url(url)
-    host = parsed.host or parsed.query.get("host")
-    return json.dumps({"conn_type": "postgres", "host": host, "port": parsed.port, "login": parsed.username,
-                       "password": parsed.password, "schema": parsed.database})

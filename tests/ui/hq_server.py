@@ -8,6 +8,7 @@ passwords file the auth manager reads; the DAGs are serialized into the same met
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -18,6 +19,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -117,3 +120,11 @@ def _kill(process: subprocess.Popen, grace: float = 10.0) -> None:
 
 def stop(server: Server) -> None:
     _kill(server.process)
+
+
+def airflow_connection_json(url: str) -> str:
+    """An Airflow connection (JSON form, for AIRFLOW_CONN_*) for a PostgreSQL URL (a socket folder works too)."""
+    parsed = sa.engine.make_url(url)
+    host = parsed.host or parsed.query.get("host")
+    return json.dumps({"conn_type": "postgres", "host": host, "port": parsed.port, "login": parsed.username,
+                       "password": parsed.password, "schema": parsed.database})

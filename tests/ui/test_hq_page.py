@@ -1,10 +1,12 @@
 """The headquarters page and the operator's view, as a person uses them: in a real browser.
 
-Starts ``airflow api-server`` with the project's plugins against a warehouse with published marts,
-then drives Debian's Chromium through Playwright: signs in on Airflow's login page, checks the page's
-figures against the marts (through the reader role), a suppressed cell as "<5", the chart, a past
-night, a source's Data Docs link, the page inside the Airflow UI's navigation; then the Airflow UI's
-DAG list and asset graph with the project's DAGs. Anonymous requests get no data. A screenshot goes to
+Starts ``airflow api-server`` with the project's plugins against a warehouse filled by the demo's nights
+(generated extracts through the pipeline, ``hq_demo.py``), then drives Debian's Chromium through
+Playwright: signs in on Airflow's login page, checks that every figure on the page equals the marts
+(read with SQL through the reader role), that suppressed cells show "<5" and never a value (the
+reconciliation's small counts too, as in its export), that the chart rendered, a past night, a source's
+Data Docs page, the page inside the Airflow UI's navigation; then the Airflow UI's DAG list and asset
+graph with the project's DAGs. Anonymous requests get no data. A screenshot goes to
 tests/ui/output/hq_page.png (and to docs/img/hq_page.png with RIDNI_UPDATE_DOCS_SCREENSHOT=1).
 """
 
@@ -24,9 +26,10 @@ import hq_server
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from hq_marts import LAST, NIGHTS, airflow_connection_json
+from hq_server import airflow_connection_json
 
 from ridni import db
+from ridni.web.page import region_label
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -42,14 +45,14 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
 
 
 @pytest.fixture(scope="module")
-def server(hq_warehouse, airflow_db, tmp_path_factory):
+def server(demo_warehouse, airflow_db, tmp_path_factory):
     work = tmp_path_factory.mktemp("api-server")
     password = uuid.uuid4().hex
     passwords = work / "passwords.json"
     passwords.write_text(json.dumps({USER: password}))
     env = hq_server.server_env(home=airflow_db, username=USER, role=ROLE, passwords_file=passwords, extra={
-        "AIRFLOW_CONN_RIDNI_HQ_READONLY": airflow_connection_json(hq_warehouse.reader_url),
-        "RIDNI_DATA_DOCS": str(hq_warehouse.data_docs),
+        "AIRFLOW_CONN_RIDNI_HQ_READONLY": airflow_connection_json(demo_warehouse.reader_url),
+        "RIDNI_DATA_DOCS": str(demo_warehouse.data_docs),
     })
     try:
         running = hq_server.start(env, work)
@@ -91,26 +94,37 @@ def page(server, browser):
 
 
 @pytest.fixture(scope="module")
-def marts(hq_warehouse):
-    """The marts of the last night, read as the page reads them (the hq_analyst login role)."""
-    engine = db.make_engine(hq_warehouse.reader_url)
+def marts(demo_warehouse):
+    """The marts of the last night (and the headline of every night), read with SQL as the page reads them:
+    through the hq_analyst login role."""
+    engine = db.make_engine(demo_warehouse.reader_url)
     with engine.connect() as conn:
-        def read(sql: str) -> pd.DataFrame:
-            return pd.read_sql(sa.text(sql), conn, params={"n": LAST})
+        def read(sql: str, night=demo_warehouse.last) -> pd.DataFrame:
+            return pd.read_sql(sa.text(sql), conn, params={"n": night})
 
         out = {
             "headline": read("SELECT grp, count_value, previous_value, change FROM marts.headline "
                              "WHERE night = :n ORDER BY ord"),
-            "counts": read("SELECT region, category, count_value, suppressed FROM marts.category_counts "
-                           "WHERE night = :n"),
+            "history": read("SELECT night, grp, count_value FROM marts.headline ORDER BY night, ord"),
+            "counts": read("SELECT category, person_type, region, sex, age_band, count_value, suppressed "
+                           "FROM marts.category_counts WHERE night = :n "
+                           "ORDER BY category, person_type, region, sex, age_band"),
             "totals": read("SELECT category, count_value, suppressed FROM marts.category_totals WHERE night = :n"),
             "change_log": read("SELECT pseudo_id, from_category, to_category FROM marts.change_log WHERE night = :n"),
-            "reconciliation": read("SELECT * FROM marts.reconciliation WHERE night = :n ORDER BY source_id, category"),
-            "quality": read("SELECT * FROM marts.source_quality WHERE night = :n"),
+            "reconciliation": read("SELECT source_id, category, source_count, warehouse_count, only_in_source, "
+                                   "disagreeing FROM marts.reconciliation WHERE night = :n "
+                                   "ORDER BY source_id, category"),
+            "quality": read("SELECT * FROM marts.source_quality WHERE night = :n ORDER BY source_id"),
             "review": read("SELECT * FROM marts.review_queue_size WHERE night = :n"),
         }
     engine.dispose()
     return out
+
+
+def rows_of(page, selector: str) -> list[list[str]]:
+    """The text of every cell (th and td) of the rows matched by ``selector``, in one round trip."""
+    return page.eval_on_selector_all(
+        selector, "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent.trim()))")
 
 
 def number(text: str) -> int:
@@ -132,10 +146,11 @@ def _get(url: str, headers: dict | None = None, cookie: str | None = None):
         return err.code, dict(err.headers), err.read().decode("utf-8", "replace")
 
 
-def test_anonymous_requests_get_no_data(server, marts):
+def test_anonymous_requests_get_no_data(server, marts, demo_warehouse):
     running, _ = server
+    last = demo_warehouse.last
     figure = f"{int(marts['headline']['count_value'].iloc[0]):,}"
-    for path in ("/ridni-hq/", f"/ridni-hq/?night={LAST}", f"/ridni-hq/change_log.csv?night={LAST}",
+    for path in ("/ridni-hq/", f"/ridni-hq/?night={last}", f"/ridni-hq/change_log.csv?night={last}",
                  "/ridni-hq/data-docs/index.html"):
         status, headers, body = _get(running.base_url + path, {"Accept": "application/json"})
         assert status == 401, (path, status)
@@ -149,94 +164,114 @@ def test_anonymous_requests_get_no_data(server, marts):
         assert figure not in body
 
 
-def test_page_figures_equal_the_marts(page, marts):
-    assert page.locator("h1").inner_text() == f"Situation on {LAST}"
+def test_the_warehouse_is_the_demos_nights(demo_warehouse, marts):
+    """Two published nights of the demo: a previous night to compare with, a series for the chart."""
+    assert len(demo_warehouse.nights) >= 2
+    assert sorted(set(marts["history"]["night"])) == list(demo_warehouse.nights)
+    assert marts["headline"]["previous_value"].notna().any()
+    assert int(marts["headline"]["count_value"].max()) > 100  # a real population, not a handful of rows
+
+
+def test_page_figures_equal_the_marts(page, marts, demo_warehouse):
+    last = demo_warehouse.last
+    assert page.locator("h1").inner_text() == f"Situation on {last}"
     assert "latest night" in page.locator("header").inner_text()
 
     # headline groups with the change since the previous night
+    shown = {row[0]: row[1:] for row in rows_of(page, "table.headline tbody tr")}
+    assert list(shown) == list(marts["headline"]["grp"])
     for row in marts["headline"].itertuples(index=False):
-        cells = page.locator(f'table.headline tr[data-group="{row.grp}"] td').all_inner_texts()
-        assert len(cells) == 3, row.grp
-        if pd.isna(row.count_value):
-            assert cells[0] == "<5"
-        else:
-            assert number(cells[0]) == row.count_value
+        tonight, previous, change = shown[row.grp]
+        assert tonight == "<5" if pd.isna(row.count_value) else number(tonight) == row.count_value, row
         if pd.notna(row.previous_value):
-            assert number(cells[1]) == row.previous_value
-        if pd.notna(row.change):
-            assert number(cells[2]) == row.change
-        else:
-            assert cells[2] == "\u2014"
+            assert number(previous) == row.previous_value, row
+        assert change == "\u2014" if pd.isna(row.change) else number(change) == row.change, row
 
     # counts by region and category: published cells add up; a suppressed cell is "<5", never a value
     counts = marts["counts"]
-    header = page.locator("table.region-category thead th").all_inner_texts()
-    categories = header[1:]
-    grid = counts.groupby(["region", "category"])
-    seen_lonely_suppressed = False
-    for (region, category), cells in grid:
-        text = page.locator(f'table.region-category tr[data-region="{region}"] td').nth(
-            categories.index(category)).inner_text()
-        if not cells["suppressed"].any():
-            assert number(text) == cells["count_value"].sum(), (region, category)
-        else:
-            assert "<5" in text, (region, category, text)
+    assert counts["suppressed"].any() and counts["count_value"][counts["suppressed"]].isna().all()
+    categories = page.locator("table.region-category thead th").all_inner_texts()[1:]
+    grid = {}
+    for row in page.eval_on_selector_all(
+            "table.region-category tbody tr",
+            "rows => rows.map(r => [r.dataset.region, ...Array.from(r.querySelectorAll('td'))"
+            ".map(c => c.textContent.trim())])"):
+        grid[row[0]] = dict(zip(categories, row[1:], strict=True))
+    regions = set(counts["region"])
+    assert set(grid) == regions | {"(all)"}
+    by_cell = {key: cells for key, cells in counts.groupby(["region", "category"])}
+    shown_suppressed = 0
+    for region in regions:
+        for category in categories:
+            text = grid[region][category]
+            cells = by_cell.get((region, category))
+            if cells is None:
+                assert text == "0", (region, category, text)
+                continue
             published = int(cells.loc[~cells["suppressed"], "count_value"].sum())
-            if published:
-                assert number(text.split("+")[0]) == published
-            if len(cells) == 1:
-                assert text == "<5"
-                seen_lonely_suppressed = True
-    assert seen_lonely_suppressed, "the fixture has a region x category made of one suppressed cell"
-    totals = page.locator('table.region-category tr[data-region="(all)"] td').all_inner_texts()
-    for category, text in zip(categories, totals, strict=True):
+            hidden = int(cells["suppressed"].sum())
+            if not hidden:
+                assert number(text) == published, (region, category, text)
+                continue
+            shown_suppressed += 1
+            # only the published cells are added up; each hidden one is "<5" in the text, never a number
+            expected = "<5" if hidden == 1 else f"{hidden}\u00d7<5"
+            assert text == (f"{published:,} + {expected}" if published else expected), (region, category, text)
+    assert shown_suppressed, "the demo's night has region x category cells with suppressed counts"
+    for category, text in grid["(all)"].items():
         t = marts["totals"].set_index("category").loc[category]
         assert text == "<5" if t["suppressed"] else number(text) == t["count_value"], category
-    detail = page.locator("table.category-counts tbody tr td:last-child").all_text_contents()
+    # the full breakdown, row by row in the mart's order
+    detail = rows_of(page, "table.category-counts tbody tr")
     assert len(detail) == len(counts)
-    assert detail.count("<5") == int(counts["suppressed"].sum())
+    for cells, r in zip(detail, counts.itertuples(index=False), strict=True):
+        assert cells[:5] == [r.category, r.person_type, region_label(r.region), r.sex, r.age_band]
+        assert cells[5] == "<5" if r.suppressed else number(cells[5]) == r.count_value, (cells, r)
 
     # the change log: pseudonymous ids only, moves out of missing first
-    ids = page.locator("table.change-log tbody tr td:first-child").all_inner_texts()
     log = marts["change_log"]
+    heading = page.locator("#change-log h2").inner_text()
+    assert heading.startswith(f"Change log of the night: {len(log):,} changes"), heading
+    ids = page.locator("table.change-log tbody tr td:first-child").all_inner_texts()
     assert sorted(ids) == sorted(log["pseudo_id"])
     out_of_missing = set(log.loc[(log["from_category"] == "missing") & (log["to_category"] != "missing"), "pseudo_id"])
     assert set(ids[:len(out_of_missing)]) == out_of_missing
     assert all(re.fullmatch(r"P-[0-9a-f]+", i) for i in ids)
 
-    # reconciliation per source
-    rows = page.locator("table.reconciliation tbody tr")
-    assert rows.count() == len(marts["reconciliation"])
-    for i, r in enumerate(marts["reconciliation"].itertuples(index=False)):
-        cells = rows.nth(i).locator("td").all_inner_texts()
-        assert cells[:2] == [r.source_id, r.category]
-        assert [number(c) for c in cells[2:]] == [r.source_count, r.warehouse_count, r.only_in_source, r.disagreeing]
-
     # data quality of each source
-    quality = marts["quality"].set_index("source_id")
-    for source in ("npu_appeals", "coordhq_cases", "mvs_register"):
-        cells = page.locator(f'table.quality tr[data-source="{source}"] td').all_inner_texts()
-        q = quality.loc[source]
-        assert cells[1] == "received, loaded"
-        assert [number(c) for c in cells[2:5]] == [q["rows_received"], q["rows_loaded"], q["rows_quarantined"]]
-        assert cells[5] == ("passed" if q["validation_success"] else "failed")
-        assert cells[6] == "Data Docs"
-    assert page.locator('table.quality tr[data-source="sbu_jc"] td').nth(1).inner_text().startswith(
-        "received, rejected")
-    assert page.locator('table.quality tr[data-source="ombudsman"] td').nth(1).inner_text().startswith("late")
-    assert "normal" in page.locator('table.quality tr[data-source="exchange_returns"] td').nth(1).inner_text()
+    status_text = {"loaded": "received, loaded", "unchanged": "received, unchanged", "no drop": "no drop"}
+    quality = {row[0]: row[1:] for row in rows_of(page, "table.quality tbody tr")}
+    assert set(marts["quality"]["source_id"]) <= set(quality)
+    for q in marts["quality"].itertuples(index=False):
+        status, received, loaded, quarantined, verdict, docs = quality[q.source_id]
+        assert status.startswith(status_text[q.drop_status]), (q.source_id, status)
+        for text, value in ((received, q.rows_received), (loaded, q.rows_loaded),
+                            (quarantined, q.rows_quarantined)):
+            assert text == "" if pd.isna(value) else number(text) == value, (q.source_id, text, value)
+        if pd.isna(q.validation_success):
+            assert verdict == "\u2014"
+        else:
+            assert verdict == ("passed" if q.validation_success else "failed"), q.source_id
+        assert docs == ("Data Docs" if isinstance(q.data_docs_uri, str) and q.data_docs_uri else "\u2014"), q
+    assert (marts["quality"]["drop_status"] == "loaded").any()
+    assert "normal" in quality["exchange_returns"][0] or quality["exchange_returns"][0].startswith("received")
 
     # the linkage review queue
     assert number(page.locator("#review-linkage").inner_text()) == marts["review"]["linkage_pairs"].iloc[0]
     assert number(page.locator("#review-conflicts").inner_text()) == marts["review"]["category_conflicts"].iloc[0]
 
-    # the chart rendered: an SVG with line paths, laid out with a real size
+    # the chart rendered: an SVG laid out with a real size, a panel per headline group, a line for each
+    # group published on two nights in a row
     chart = page.locator("#chart svg")
     assert chart.count() == 1
-    assert chart.locator("path").count() >= 5
     box = chart.bounding_box()
     assert box and box["width"] > 300 and box["height"] > 200
-    assert chart.locator("text", has_text="all missing").count() == 1
+    history = marts["history"].pivot(index="night", columns="grp", values="count_value").sort_index()
+    lines = sum(bool((history[g].notna() & history[g].shift().notna()).any()) for g in history.columns)
+    assert lines >= 1
+    assert chart.locator("path").count() == lines
+    for group in marts["headline"]["grp"]:
+        assert chart.locator("text", has_text=re.compile(f"^{re.escape(group)}$")).count() == 1, group
 
     # nothing came from anywhere but this server
     origin = page.evaluate("location.origin")
@@ -252,35 +287,79 @@ def test_page_figures_equal_the_marts(page, marts):
         shutil.copyfile(shot, DOCS_SCREENSHOT)
 
 
-def test_a_past_night_and_its_suppressed_headline(page):
-    past = NIGHTS[1]
-    page.locator("select[name=night]").select_option(past.isoformat())
-    page.get_by_role("button", name="Show").click()
-    page.wait_for_url(re.compile(rf".*night={past}.*"))
-    assert page.locator("h1").inner_text() == f"Situation on {past}"
-    assert "past night" in page.locator("header").inner_text()
-    cells = page.locator('table.headline tr[data-group="deported children"] td').all_inner_texts()
-    assert cells == ["<5", "9", "\u2014"]  # suppressed tonight: no value, no change
-    page.get_by_role("link", name="next night").click()
-    assert page.locator("h1").inner_text() == f"Situation on {LAST}"
-    cells = page.locator('table.headline tr[data-group="deported children"] td').all_inner_texts()
-    assert cells == ["6", "<5", "\u2014"]  # the previous night was suppressed: no change either
-
-
-def test_data_docs_link_opens_the_sources_validation(page, server):
+def test_reconciliation_small_counts_are_less_than_five_as_in_the_export(page, marts, demo_warehouse, server):
+    """The mart keeps the reconciliation's counts exact; the page shows 1 to 4 as "<5", like the export."""
     running, _ = server
-    page.goto(f"{running.base_url}/ridni-hq/?night={LAST}")
-    page.locator('table.quality tr[data-source="npu_appeals"] a', has_text="Data Docs").click()
-    assert page.locator("h1").inner_text() == f"Validation of npu_appeals on {LAST}"
+    page.goto(f"{running.base_url}/ridni-hq/")
+    recon = marts["reconciliation"]
+    columns = ["source_count", "warehouse_count", "only_in_source", "disagreeing"]
+    small = recon[columns].apply(lambda c: c.between(1, 4))
+    assert small.to_numpy().any(), "the demo's night has reconciliation counts from 1 to 4"
+    shown = rows_of(page, "table.reconciliation tbody tr")
+    assert len(shown) == len(recon)
+    for cells, r in zip(shown, recon.itertuples(index=False), strict=True):
+        assert cells[:2] == [r.source_id, r.category]
+        for text, column in zip(cells[2:], columns, strict=True):
+            value = getattr(r, column)
+            if 1 <= value <= 4:
+                assert text == "<5", (r.source_id, r.category, column, text)
+            else:
+                assert number(text) == value, (r.source_id, r.category, column, text)
+    assert not [c for cells in shown for c in cells[2:] if c in {"1", "2", "3", "4"}]
+    # the same text as the night's export
+    export = pd.read_csv(demo_warehouse.exports / demo_warehouse.last.isoformat() / "reconciliation.csv",
+                         dtype=str, keep_default_na=False)
+    assert [[c.replace(",", "") for c in cells] for cells in shown] == export.to_numpy().tolist()
 
 
-def test_page_in_the_airflow_navigation(page, server):
+def test_a_past_night(page, server, demo_warehouse):
+    running, _ = server
+    first, last = demo_warehouse.nights[0], demo_warehouse.last
+    page.goto(f"{running.base_url}/ridni-hq/")
+    page.locator("select[name=night]").select_option(first.isoformat())
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url(re.compile(rf".*night={first}.*"))
+    assert page.locator("h1").inner_text() == f"Situation on {first}"
+    assert "past night" in page.locator("header").inner_text()
+    engine = db.make_engine(demo_warehouse.reader_url)
+    with engine.connect() as conn:
+        headline = conn.execute(sa.text("SELECT grp, count_value FROM marts.headline WHERE night = :n ORDER BY ord"),
+                                {"n": first}).all()
+        changes = conn.execute(sa.text("SELECT count(*) FROM marts.change_log WHERE night = :n"), {"n": first}).scalar()
+    engine.dispose()
+    shown = rows_of(page, "table.headline tbody tr")
+    assert [row[0] for row in shown] == [grp for grp, _ in headline]
+    for (grp, value), row in zip(headline, shown, strict=True):
+        assert row[1] == "<5" if value is None else number(row[1]) == value, grp
+        assert row[2:] == ["\u2014", "\u2014"], grp  # the first night: no previous night, no change
+    heading = page.locator("#change-log h2").inner_text()
+    assert heading.startswith(f"Change log of the night: {changes:,} changes"), heading
+    if changes > 1000:  # the page lists the first 1,000; the CSV has them all
+        assert page.locator("table.change-log tbody tr").count() == 1000
+        assert f"Showing the first 1,000 of {changes:,} changes" in page.locator("#change-log").inner_text()
+    page.get_by_role("link", name="next night").click()
+    assert page.locator("h1").inner_text() == f"Situation on {last}"
+
+
+def test_data_docs_link_opens_the_sources_validation(page, server, demo_warehouse, marts):
+    running, _ = server
+    last = demo_warehouse.last
+    quality = marts["quality"]
+    source = quality.loc[quality["data_docs_uri"].notna() & (quality["drop_status"] == "loaded"), "source_id"].iloc[0]
+    page.goto(f"{running.base_url}/ridni-hq/?night={last}")
+    page.locator(f'table.quality tr[data-source="{source}"] a', has_text="Data Docs").click()
+    page.wait_for_url(re.compile(rf".*/ridni-hq/data-docs/validations/ridni/{source}/{source}-{last}/.*\.html$"))
+    assert page.title() == "Data documentation compiled by Great Expectations"
+    assert f"ridni.{source}" in page.content()  # the source's expectation suite, validated that night
+
+
+def test_page_in_the_airflow_navigation(page, server, demo_warehouse):
     running, _ = server
     page.goto(f"{running.base_url}/")
     page.get_by_role("link", name=re.compile("Headquarters")).first.click()
     page.wait_for_url(re.compile(r".*/plugin/ridni-hq$"))
     frame = page.frame_locator("iframe")
-    assert frame.locator("h1").inner_text() == f"Situation on {LAST}"
+    assert frame.locator("h1").inner_text() == f"Situation on {demo_warehouse.last}"
 
 
 def test_airflow_ui_lists_the_dags_and_the_asset_graph(page, server):
