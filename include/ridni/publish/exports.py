@@ -43,7 +43,9 @@ FIXED_CREATED = dt.datetime(2022, 2, 24)  # XLSX metadata date: constant, so rer
 
 
 def _write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    # constant_memory: rows stream to disk as written (a first night's change log has every person)
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                               "constant_memory": True})
     workbook.set_properties({"created": FIXED_CREATED, "title": f"ridni {sheet}"})
     ws = workbook.add_worksheet(sheet[:31])
     ws.write_row(0, 0, list(frame.columns))
