@@ -30,6 +30,14 @@ STATUS_ON_NIGHT = """
     SELECT s.* FROM core.person_status s
     WHERE s.valid_from <= :n AND (s.valid_to IS NULL OR s.valid_to > :n) AND s.category IS NOT NULL
 """
+# The same persons, counted per combination of what the marts publish (n persons each): the database
+# does the counting, so a million persons cross the wire as some thousands of rows.
+STATUS_CELLS = """
+    SELECT category, person_type, region, sex, birth_year, icrc_confirmed, needs_review, count(*) AS n
+    FROM core.person_status s
+    WHERE s.valid_from <= :n AND (s.valid_to IS NULL OR s.valid_to > :n) AND s.category IS NOT NULL
+    GROUP BY category, person_type, region, sex, birth_year, icrc_confirmed, needs_review
+"""
 
 
 def age_band(birth_year: pd.Series, night: dt.date) -> pd.Series:
@@ -46,9 +54,9 @@ def _counts(status: pd.DataFrame, night: dt.date, threshold: int) -> tuple[pd.Da
         age_band=age_band(status["birth_year"], night),
     )
     dims = ["category", "person_type", "region", "sex", "age_band"]
-    cube = s.groupby(dims, dropna=False).size().rename("count_value").reset_index()
+    cube = s.groupby(dims, dropna=False)["n"].sum().rename("count_value").reset_index()
     cube = suppress(cube, [["category"], ["category", "person_type"]], threshold=threshold)
-    totals = s.groupby("category").size().reindex(list(CATEGORIES), fill_value=0).rename("count_value")
+    totals = s.groupby("category")["n"].sum().reindex(list(CATEGORIES), fill_value=0).rename("count_value")
     totals = totals.reset_index()
     totals["group"] = np.where(totals["category"].isin(CIVILIANS_HELD), "civilians_held", totals["category"])
     totals = suppress(totals, [["group"]], threshold=threshold)
@@ -63,7 +71,7 @@ def build_marts(engine: Engine, night: dt.date, *, threshold: int = 5, dag_run_i
         for table in ("category_counts", "category_totals", "headline", "change_log", "reconciliation",
                       "review_queue_size"):
             conn.execute(sa.text(f"DELETE FROM marts.{table} WHERE night = :n"), {"n": night})  # noqa: S608
-        status = pd.read_sql(sa.text(STATUS_ON_NIGHT), conn, params={"n": night})
+        status = pd.read_sql(sa.text(STATUS_CELLS), conn, params={"n": night})
         cube, totals = _counts(status, night, threshold)
         copy_frame(conn, "marts.category_counts",
                    ["night", "category", "person_type", "region", "sex", "age_band", "count_value", "suppressed",
@@ -75,11 +83,12 @@ def build_marts(engine: Engine, night: dt.date, *, threshold: int = 5, dag_run_i
         previous = dict(conn.execute(sa.text(
             "SELECT grp, count_value FROM marts.headline WHERE night = "
             "(SELECT max(night) FROM marts.headline WHERE night < :n)"), {"n": night}).all())
-        by_cat = status.groupby("category").size()
+        by_cat = status.groupby("category")["n"].sum()
         held = status[status["category"].isin(CIVILIANS_HELD)]
         rows = []
         for ord_, (grp, cats) in enumerate(HEADLINE):
-            value = int(held["icrc_confirmed"].sum()) if cats is None else int(by_cat.reindex(cats).fillna(0).sum())
+            value = (int(held.loc[held["icrc_confirmed"].astype(bool), "n"].sum()) if cats is None
+                     else int(by_cat.reindex(cats).fillna(0).sum()))
             value = value if value == 0 or value >= threshold else None
             prev = previous.get(grp)
             rows.append({"night": night, "ord": ord_, "grp": grp, "count_value": value, "previous_value": prev,
@@ -96,8 +105,8 @@ def build_marts(engine: Engine, night: dt.date, *, threshold: int = 5, dag_run_i
         queue = conn.execute(sa.text("SELECT count(*) FROM core.review_pair WHERE decision IS NULL")).scalar()
         conn.execute(sa.text(
             "INSERT INTO marts.review_queue_size (night, linkage_pairs, category_conflicts) VALUES (:n, :q, :c)"),
-            {"n": night, "q": queue, "c": int(status["needs_review"].sum())})
-    return {"persons": len(status), "changes": len(changes)}
+            {"n": night, "q": queue, "c": int(status.loc[status["needs_review"].astype(bool), "n"].sum())})
+    return {"persons": int(status["n"].sum()), "changes": len(changes)}
 
 
 def _change_log(conn, night: dt.date, dag_run_id: str | None) -> pd.DataFrame:
@@ -128,22 +137,33 @@ def _change_log(conn, night: dt.date, dag_run_id: str | None) -> pd.DataFrame:
     return out[cols].sort_values(["change", "pseudo_id"], ignore_index=True)
 
 
+RECONCILIATION = f"""
+    WITH decided AS (
+        SELECT person_id, category AS decided FROM ({STATUS_ON_NIGHT}) s
+    ), per AS (  -- each person once per source and category the source gives, with the decided category
+        SELECT DISTINCT e.source_id, e.person_id, e.category, d.decided
+        FROM core.evidence e LEFT JOIN decided d USING (person_id)
+    ), only_one_source AS (
+        SELECT person_id FROM core.evidence GROUP BY person_id HAVING count(DISTINCT source_id) = 1
+    ), by_source AS (
+        SELECT source_id, category, count(DISTINCT person_id) AS source_count,
+               count(DISTINCT person_id) FILTER (WHERE person_id IN (SELECT person_id FROM only_one_source))
+                   AS only_in_source,
+               count(DISTINCT person_id) FILTER (WHERE category IS DISTINCT FROM decided) AS disagreeing
+        FROM per GROUP BY source_id, category
+    ), warehouse AS (  -- the warehouse's count: the same persons, by their decided category
+        SELECT source_id, decided AS category, count(DISTINCT person_id) AS warehouse_count
+        FROM per WHERE decided IS NOT NULL GROUP BY source_id, decided
+    )
+    SELECT CAST(:n AS date) AS night, COALESCE(b.source_id, w.source_id) AS source_id,
+           COALESCE(b.category, w.category) AS category, COALESCE(b.source_count, 0) AS source_count,
+           COALESCE(w.warehouse_count, 0) AS warehouse_count, COALESCE(b.only_in_source, 0) AS only_in_source,
+           COALESCE(b.disagreeing, 0) AS disagreeing
+    FROM by_source b FULL JOIN warehouse w ON w.source_id = b.source_id AND w.category = b.category
+    ORDER BY 2, 3
+"""  # noqa: S608 (our own query text)
+
+
 def _reconciliation(conn, night: dt.date) -> pd.DataFrame:
-    """Per source: its own count per category next to the warehouse's count for the same persons."""
-    ev = pd.read_sql(sa.text("SELECT person_id, source_id, category FROM core.evidence"), conn)
-    status = pd.read_sql(sa.text("SELECT person_id, category AS decided FROM (" + STATUS_ON_NIGHT + ") s"),  # noqa: S608
-                         conn, params={"n": night})
-    ev = ev.merge(status, on="person_id", how="left")
-    sources_per_person = ev.groupby("person_id")["source_id"].nunique()
-    ev["only_here"] = ev["person_id"].map(sources_per_person) == 1
-    per = ev.drop_duplicates(["source_id", "person_id", "category"])
-    keys = ["source_id", "category"]
-    out = per.groupby(keys)["person_id"].nunique().rename("source_count").to_frame()
-    out["only_in_source"] = per[per["only_here"]].groupby(keys)["person_id"].nunique()
-    out["disagreeing"] = per[per["category"] != per["decided"]].groupby(keys)["person_id"].nunique()
-    # the warehouse's count: the same persons, by their decided category
-    decided = per.drop_duplicates(["source_id", "person_id"]).groupby(["source_id", "decided"])["person_id"].nunique()
-    decided.index = decided.index.set_names(keys)
-    out = out.join(decided.rename("warehouse_count"), how="outer").fillna(0).astype(int).reset_index()
-    out["night"] = night
-    return out[["night", "source_id", "category", "source_count", "warehouse_count", "only_in_source", "disagreeing"]]
+    """Per source: its own count per category next to the warehouse's count for the same persons (in SQL)."""
+    return pd.read_sql(sa.text(RECONCILIATION), conn, params={"n": night})
