@@ -271,22 +271,27 @@ def _affected_records(conn: Connection) -> None:
         UNION SELECT e.l FROM core.link_edge e JOIN changed_id c ON e.r = c.record_id
         UNION SELECT unnest(ARRAY[d.l, d.r]) FROM ({_REVIEWED}) d
     """))  # noqa: S608
-    while True:  # add the persons' other records, and the far ends of their edges, until nothing is added
-        conn.execute(sa.text("ANALYZE affected"))
+    # grow from the frontier (what the last round added) until a round adds nothing
+    conn.execute(sa.text("CREATE TEMPORARY TABLE frontier ON COMMIT DROP AS SELECT record_id FROM affected"))
+    while True:
+        conn.execute(sa.text("ANALYZE frontier"))
         added = conn.execute(sa.text("""
             INSERT INTO affected
             SELECT f2.record_id
-            FROM affected a
+            FROM frontier a
             JOIN core.link_record f ON f.record_id = a.record_id
             JOIN core.person_link l ON l.source_id = f.source_id AND l.record_key = f.record_key
             JOIN core.person_link l2 ON l2.person_id = l.person_id
             JOIN core.link_record f2 ON f2.source_id = l2.source_id AND f2.record_key = l2.record_key
-            UNION SELECT e.r FROM core.link_edge e JOIN affected a ON e.l = a.record_id
-            UNION SELECT e.l FROM core.link_edge e JOIN affected a ON e.r = a.record_id
+            UNION SELECT e.r FROM core.link_edge e JOIN frontier a ON e.l = a.record_id
+            UNION SELECT e.l FROM core.link_edge e JOIN frontier a ON e.r = a.record_id
             ON CONFLICT DO NOTHING
-        """)).rowcount
+            RETURNING record_id
+        """)).scalars().all()
         if not added:
             return
+        conn.execute(sa.text("TRUNCATE frontier"))
+        conn.execute(sa.text("INSERT INTO frontier SELECT unnest(CAST(:ids AS bigint[]))"), {"ids": added})
 
 
 def _affected_frames(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame]:
