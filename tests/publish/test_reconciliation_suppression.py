@@ -1,5 +1,6 @@
 """The reconciliation's person counts from 1 to 4 are published nowhere as numbers: not in the exports,
-not on the headquarters page (whose query does not even read them). The mart keeps them exact."""
+not on the headquarters page (whose query does not even read them), and not in the mart itself (built
+from a night, it stores NULL); the publishing queries hide them even when a mart row holds one."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def test_the_mart_keeps_exact_counts_the_export_shows_less_than_five(fresh_wareh
         stored = conn.execute(sa.text(
             "SELECT source_id, category, source_count, warehouse_count, only_in_source, disagreeing "
             "FROM marts.reconciliation WHERE night = :n"), {"n": NIGHT}).all()
-    assert sorted(map(tuple, stored)) == sorted(ROWS)  # unchanged in the mart: the rule applies when publishing
+    assert sorted(map(tuple, stored)) == sorted(ROWS)  # rows written by hand: the export must still hide them
 
     folder = publish_night(engine, NIGHT, tmp_path / "exports")
     export = pd.read_csv(folder / "reconciliation.csv", dtype=str, keep_default_na=False)
@@ -89,3 +90,26 @@ def test_the_page_hides_a_small_count_even_when_it_reaches_it(fresh_warehouse):
     assert len(numbers) == 4 * len(ROWS)
     assert not [n for n in numbers if n in {"1", "2", "3", "4"}], numbers
     assert numbers.count("&lt;5") == sum(0 < v < 5 for r in ROWS for v in r[2:])
+
+
+def test_the_mart_itself_stores_no_count_from_one_to_four(night_env, fresh_warehouse):
+    """Built from a small generated night (where small counts abound), the mart holds NULL instead."""
+    from ridni.decide.run import decide_night
+    from ridni.ingest.run import ingest_night
+    from ridni.linkage.run import resolve_persons
+    from ridni.publish.marts import build_marts
+
+    _, engine = fresh_warehouse
+    synth = night_env(persons=300, nights=1)
+    night = synth.nights[0]
+    list(ingest_night(engine, night))
+    resolve_persons(engine, night)
+    decide_night(engine, night)
+    build_marts(engine, night, threshold=5)
+    with engine.connect() as conn:
+        cells = pd.read_sql(sa.text("SELECT * FROM marts.reconciliation WHERE night = :n"), conn,
+                            params={"n": night})
+    values = cells[list(RECONCILIATION_COUNTS)]
+    assert not values.isin([1, 2, 3, 4]).any().any()
+    assert values.isna().any().any()  # there were small counts, and they were suppressed
+    assert (values.fillna(0) >= 5).any().any()

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from ridni.db import copy_frame
 from ridni.decide.rules import CATEGORIES
 from ridni.privacy import pseudonymise
-from ridni.publish.suppression import suppress
+from ridni.publish.suppression import RECONCILIATION_COUNTS, suppress
 
 # DOMAIN.md: the groups headquarters reads first, in this order.
 HEADLINE = [
@@ -100,7 +100,7 @@ def build_marts(engine: Engine, night: dt.date, *, threshold: int = 5, dag_run_i
         changes["dag_run_id"] = [first_runs.get((p, c), r) for p, c, r in
                                  zip(changes["pseudo_id"], changes["change"], changes["dag_run_id"], strict=True)]
         copy_frame(conn, "marts.change_log", list(changes.columns), changes)
-        recon = _reconciliation(conn, night)
+        recon = _reconciliation(conn, night, threshold)
         copy_frame(conn, "marts.reconciliation", list(recon.columns), recon)
         queue = conn.execute(sa.text("SELECT count(*) FROM core.review_pair WHERE decision IS NULL")).scalar()
         conn.execute(sa.text(
@@ -164,6 +164,12 @@ RECONCILIATION = f"""
 """  # noqa: S608 (our own query text)
 
 
-def _reconciliation(conn, night: dt.date) -> pd.DataFrame:
-    """Per source: its own count per category next to the warehouse's count for the same persons (in SQL)."""
-    return pd.read_sql(sa.text(RECONCILIATION), conn, params={"n": night})
+def _reconciliation(conn, night: dt.date, threshold: int) -> pd.DataFrame:
+    """Per source: its own count per category next to the warehouse's count for the same persons (in SQL).
+
+    A count from 1 to ``threshold - 1`` is stored as NULL: the mart holds only what may be published.
+    """
+    out = pd.read_sql(sa.text(RECONCILIATION), conn, params={"n": night})
+    for column in RECONCILIATION_COUNTS:
+        out[column] = out[column].astype("Int64").mask((out[column] > 0) & (out[column] < threshold))
+    return out
