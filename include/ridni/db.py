@@ -97,6 +97,33 @@ def _csv(frame: pd.DataFrame) -> io.IOBase:
     return buf
 
 
+def read_text_frame(conn: Connection, sql: str, params: dict | None = None) -> pd.DataFrame:
+    """A query's result, every column as text (NULL stays missing), read with COPY ... TO STDOUT.
+
+    For large reads of keys and hashes: several times faster than ``pd.read_sql``, which builds a
+    Python row per result row. ``sql`` takes psycopg2 parameters (``%(name)s``).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    cursor = conn.connection.driver_connection.cursor()
+    query = cursor.mogrify(sql, params or {}).decode()
+    buf = io.BytesIO()
+    cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buf)
+    buf.seek(0)
+    header = buf.readline().decode().rstrip("\r\n")
+    names = next(csv.reader([header])) if header else []
+    if not names:
+        return pd.DataFrame()
+    table = pa_csv.read_csv(
+        buf,
+        read_options=pa_csv.ReadOptions(column_names=names),
+        convert_options=pa_csv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                              strings_can_be_null=True, quoted_strings_can_be_null=False),
+    )
+    return table.to_pandas()
+
+
 def copy_frame(conn: Connection, table: str, columns: list[str], frame: pd.DataFrame) -> None:
     """Bulk-load a frame with PostgreSQL COPY (CSV, NULL as an unquoted empty field)."""
     if frame.empty:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ridni.alerts import Alert, raise_alert
 from ridni.contracts import Contract
-from ridni.db import copy_frame
+from ridni.db import copy_frame, read_text_frame
 from ridni.ingest import drops
 from ridni.ingest.parse import FileRejected, parse_file
 from ridni.ingest.validate import validate
@@ -84,7 +84,13 @@ def _staging_frame(rows: pd.DataFrame, load_id: int) -> pd.DataFrame:
     return out
 
 
-def _news(conn: Connection, source_id: str, good: pd.DataFrame) -> pd.DataFrame:
+def _standing(conn: Connection, source_id: str) -> pd.DataFrame:
+    """The source's standing records (not withdrawn): key and content hash."""
+    return read_text_frame(conn, "SELECT record_key, row_hash FROM core.source_record "
+                                 "WHERE source_id = %(s)s AND withdrawn_on IS NULL", {"s": source_id})
+
+
+def _news(standing: pd.DataFrame, good: pd.DataFrame) -> pd.DataFrame:
     """The rows that change something: new, changed, withdrawn or reinstated records.
 
     A snapshot repeats every record every night; the archived file keeps them all, and staging
@@ -92,9 +98,6 @@ def _news(conn: Connection, source_id: str, good: pd.DataFrame) -> pd.DataFrame:
     differs from the standing record. This keeps a night's warehouse writes proportional to the
     night's change.
     """
-    standing = pd.read_sql(sa.text(
-        "SELECT record_key, row_hash FROM core.source_record WHERE source_id = :s AND withdrawn_on IS NULL"),
-        conn, params={"s": source_id})
     if standing.empty:
         return good
     last = good.drop_duplicates("record_key", keep="last")
@@ -177,8 +180,11 @@ def _previous_rows(conn: Connection, source_id: str, night: dt.date) -> int | No
 
 def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.ArchivedFile,
                declared_rows: int | None, max_bad_share: float, max_volume_change: float,
-               dag_run_id: str | None) -> tuple[FileReport, set[str]]:
-    """Parse, validate and stage one file; return its report and the keys it mentioned."""
+               dag_run_id: str | None, standing: pd.DataFrame | None = None) -> tuple[FileReport, set[str]]:
+    """Parse, validate and stage one file; return its report and the keys it mentioned.
+
+    ``standing``: the source's standing records as the file finds them (read here when not given).
+    """
     load_id = _start_load(conn, drop, f, dag_run_id)
     with drops.open_archived(f.archive_uri) as fh:
         parsed = parse_file(contract, fh, f.name)  # raises FileRejected for a broken file
@@ -206,7 +212,8 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
     failed = rows["line_no"].isin(list(outcome.row_failures))
     good = _staging_frame(rows[~failed], load_id)
     bad = rows[failed]
-    copy_frame(conn, "staging.record", STAGING_COLUMNS, _news(conn, drop.source_id, good))
+    copy_frame(conn, "staging.record", STAGING_COLUMNS,
+               _news(standing if standing is not None else _standing(conn, drop.source_id), good))
     if not bad.empty:
         quarantined = pd.DataFrame({
             "load_id": load_id,
@@ -269,16 +276,21 @@ def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: 
 
 
 def _withdraw_absent(conn: Connection, source_id: str, night: dt.date, load_ids: list[int],
-                     seen_keys: set[str]) -> int:
-    """Full snapshots: a record absent from tonight's snapshot is withdrawn (kept, never deleted)."""
-    conn.execute(sa.text("CREATE TEMPORARY TABLE IF NOT EXISTS seen_key (record_key text PRIMARY KEY) ON COMMIT DROP"))
-    conn.execute(sa.text("TRUNCATE seen_key"))
-    copy_frame(conn, "seen_key", ["record_key"], pd.DataFrame({"record_key": sorted(seen_keys)}))
+                     seen_keys: set[str], standing_before: pd.DataFrame) -> int:
+    """Full snapshots: a record absent from tonight's snapshot is withdrawn (kept, never deleted).
+
+    ``standing_before``: the records standing when the drop began; those not seen tonight are absent.
+    """
+    absent = sorted(set(standing_before["record_key"]) - seen_keys)
+    conn.execute(sa.text("CREATE TEMPORARY TABLE IF NOT EXISTS absent_key (record_key text PRIMARY KEY) "
+                         "ON COMMIT DROP"))
+    conn.execute(sa.text("TRUNCATE absent_key"))
+    copy_frame(conn, "absent_key", ["record_key"], pd.DataFrame({"record_key": absent}))
     withdrawn = conn.execute(sa.text("""
         UPDATE core.source_record c
         SET withdrawn_on = :night, withdrawn_reason = 'absent from the full snapshot', last_load_id = :l
-        WHERE c.source_id = :src AND c.withdrawn_on IS NULL
-          AND NOT EXISTS (SELECT 1 FROM seen_key k WHERE k.record_key = c.record_key)
+        FROM absent_key k
+        WHERE c.source_id = :src AND c.record_key = k.record_key AND c.withdrawn_on IS NULL
         RETURNING c.record_key
     """), {"src": source_id, "night": night, "l": load_ids[-1]}).scalars().all()
     if withdrawn:
@@ -324,6 +336,8 @@ def load_drop(engine: Engine, contract: Contract, drop: drops.Drop, *, max_bad_r
     seen: set[str] = set()
     try:
         with engine.begin() as conn:
+            standing_before = _standing(conn, drop.source_id)
+            standing: pd.DataFrame | None = standing_before  # a later file re-reads what the earlier ones left
             for f in sorted(drop.files, key=lambda f: f.name):
                 done = conn.execute(
                     sa.text("SELECT load_id FROM staging.load WHERE sha256=:sha AND status='loaded'"), {"sha": f.sha256}
@@ -333,13 +347,15 @@ def load_drop(engine: Engine, contract: Contract, drop: drops.Drop, *, max_bad_r
                                                    reason=f"content already loaded (load {done})"))
                     continue
                 file_report, keys = _load_file(conn, contract, drop, f, declared.get(f.name), max_bad_row_share,
-                                               max_volume_change, dag_run_id)
+                                               max_volume_change, dag_run_id, standing)
+                standing = None
                 report.files.append(file_report)
                 load_ids.append(file_report.load_id)
                 seen |= keys
                 _merge_into_core(conn, drop.source_id, drop.night, file_report.load_id)
             if contract.cadence == "snapshot" and load_ids:
-                report.withdrawn = _withdraw_absent(conn, drop.source_id, drop.night, load_ids, seen)
+                report.withdrawn = _withdraw_absent(conn, drop.source_id, drop.night, load_ids, seen,
+                                                    standing_before)
             if contract.cadence == "delta":
                 conn.execute(sa.text("INSERT INTO core.delta_applied (source_id, seq, drop_id) VALUES (:s, :q, :d)"),
                              {"s": drop.source_id, "q": drop.seq, "d": drop.drop_id})
