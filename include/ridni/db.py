@@ -115,6 +115,9 @@ def read_text_frame(conn: Connection, sql: str, params: dict | None = None) -> p
     names = next(csv.reader([header])) if header else []
     if not names:
         return pd.DataFrame()
+    if not buf.read(1):  # no rows
+        return pd.DataFrame({n: pd.Series(dtype="string") for n in names})
+    buf.seek(buf.tell() - 1)
     table = pa_csv.read_csv(
         buf,
         read_options=pa_csv.ReadOptions(column_names=names),

@@ -30,7 +30,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ridni.db import copy_frame
+from ridni.db import copy_frame, read_text_frame
 from ridni.linkage import clusters
 from ridni.linkage.features import FEATURE_COLUMNS, build_features
 from ridni.linkage.model import BLOCKING_KEYS
@@ -93,10 +93,11 @@ def _read_records(conn: Connection, full: bool) -> pd.DataFrame:
     where = "" if full else "WHERE f.record_id IS NULL OR f.row_hash <> s.row_hash"
     join = "" if full else ("LEFT JOIN core.link_record f ON f.source_id = s.source_id "
                             "AND f.record_key = s.record_key")
-    return pd.read_sql(sa.text(f"""
+    # every column read is text: COPY TO reads a million of them several times faster than read_sql
+    return read_text_frame(conn, f"""
         SELECT s.source_id, s.record_key, s.row_hash, {", ".join("s." + c for c in _SOURCE_COLUMNS.split(", "))}
         FROM core.source_record s {join} {where}
-    """), conn)  # noqa: S608 (only our own column names)
+    """)  # noqa: S608 (only our own column names)
 
 
 def _pg_array(values: pd.Series) -> pd.Series:
