@@ -258,7 +258,6 @@ def instrument(rec: Recorder, cap: Capture) -> Patches:
     import ridni.ingest.load as load
     import ridni.ingest.run as ingest_run
     import ridni.linkage.clusters as clusters
-    import ridni.linkage.model as model
     import ridni.linkage.run as linkage_run
     import ridni.publish.marts as marts
 
@@ -290,10 +289,11 @@ def instrument(rec: Recorder, cap: Capture) -> Patches:
     for module in (load, linkage_run, decide_run, marts):
         copy_for(module)
     p.wrap(pd, "read_sql", _timed(rec, lambda: f"{rec.top}/read_sql"))
+    for module in (load, linkage_run):  # large text reads go by COPY TO
+        p.wrap(module, "read_text_frame", _timed(rec, lambda: f"{rec.top}/read_copy"))
 
     p.wrap(linkage_run, "build_features", _timed(rec, "standardise", lambda r, *a, **k: len(r)))
     p.wrap(linkage_run, "deterministic_edges", _timed(rec, "link/deterministic_keys"))
-    p.wrap(model, "predict", _timed(rec, "link/splink_other"))
     p.wrap(clusters, "components", _timed(rec, "link/clusters"))
     p.wrap(clusters, "assign_person_ids", _timed(rec, "link/person_ids"))
     training = splink_training.LinkerTraining

@@ -5,11 +5,13 @@ The Airflow login dependency is replaced by a fixed user here (the browser test 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html as htmllib
 import re
 import uuid
 import warnings
+from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -89,23 +91,30 @@ def test_refuses_to_read_as_the_writer(hq_warehouse):
     assert "2,377" not in response.text
 
 
-def test_refuses_a_member_of_the_writer_role(hq_warehouse, server_url):
-    role = f"hq_bad_{uuid.uuid4().hex[:10]}"
+@contextlib.contextmanager
+def _login_role(server_url: str, prefix: str, groups: str) -> Iterator[str]:
+    """A login role in ``groups`` for one test; its sessions ended and the role dropped afterwards."""
+    role = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(db.normalise_url(server_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN IN ROLE hq_analyst, ridni_writer"))
+        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN IN ROLE {groups}"))
     try:
-        url = sa.engine.make_url(hq_warehouse.reader_url).set(username=role, password=None)
-        with _client(url.render_as_string(hide_password=False)) as c:
-            response = c.get("/")
-        assert response.status_code == 503
-        assert f"role {role} can write the warehouse" in response.text
+        yield role
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"),
                          {"r": role})
             conn.execute(sa.text(f"DROP ROLE {role}"))
         admin.dispose()
+
+
+def test_refuses_a_member_of_the_writer_role(hq_warehouse, server_url):
+    with _login_role(server_url, "hq_bad", "hq_analyst, ridni_writer") as role:
+        url = sa.engine.make_url(hq_warehouse.reader_url).set(username=role, password=None)
+        with _client(url.render_as_string(hide_password=False)) as c:
+            response = c.get("/")
+        assert response.status_code == 503
+        assert f"role {role} can write the warehouse" in response.text
 
 
 def test_reads_through_the_environment_variable_without_the_connection(hq_warehouse, airflow_db, monkeypatch):
@@ -142,11 +151,7 @@ def test_page_without_the_source_quality_view(make_database, server_url):
     """Before the migration that makes marts.source_quality, the page still shows everything else."""
     url = make_database()
     db.upgrade(url)
-    role = f"hq_old_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(db.normalise_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN IN ROLE hq_analyst"))
-    try:
+    with _login_role(server_url, "hq_old", "hq_analyst") as role:
         owner = db.make_engine(url)
         with owner.begin() as conn:
             conn.execute(sa.text("DROP VIEW IF EXISTS marts.source_quality"))
@@ -156,12 +161,6 @@ def test_page_without_the_source_quality_view(make_database, server_url):
             response = c.get("/")
         assert response.status_code == 200
         assert "marts.source_quality</code> is missing" in response.text
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"),
-                         {"r": role})
-            conn.execute(sa.text(f"DROP ROLE {role}"))
-        admin.dispose()
 
 
 def _view(**text) -> data.NightView:

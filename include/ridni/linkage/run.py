@@ -311,13 +311,12 @@ def _affected_frames(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame]:
     return records, edges
 
 
-def _all_frames(conn: Connection, features: pd.DataFrame, edges: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _all_records(conn: Connection, features: pd.DataFrame) -> pd.DataFrame:
     """A full night: every record (from memory) with its current link."""
     links = pd.read_sql(sa.text("SELECT source_id, record_key, person_id, rule, match_probability "
                                 "FROM core.person_link"), conn)
-    records = features[["record_id", "source_id", "record_key"]].merge(links, on=["source_id", "record_key"],
-                                                                        how="left")
-    return records, edges
+    return features[["record_id", "source_id", "record_key"]].merge(links, on=["source_id", "record_key"],
+                                                                     how="left")
 
 
 def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: pd.DataFrame,
@@ -435,7 +434,10 @@ def resolve_persons(engine: Engine, night: dt.date, dag_run_id: str | None = Non
         uncertain = pairs[(pairs["match_probability"] < upper) & (pairs["match_probability"] >= lower)]
         edges = _replace_edges(conn, night, det, strong, full)
         _queue_for_review(conn, night, uncertain, f)
-        records, edges = _all_frames(conn, features, edges) if full else _affected_frames(conn)
+        if full:  # every record and every link are already in memory
+            records = _all_records(conn, features)
+        else:
+            records, edges = _affected_frames(conn)
         clustered = _cluster(conn, night, dag_run_id, records, edges)
         totals = conn.execute(sa.text(
             "SELECT count(*) AS records, count(DISTINCT person_id) AS persons FROM core.person_link")).one()

@@ -26,18 +26,13 @@ HEADLINE = [
 CIVILIANS_HELD = HEADLINE[2][1]
 AGE_BANDS = [(0, 17, "0-17"), (18, 29, "18-29"), (30, 44, "30-44"), (45, 59, "45-59"), (60, 200, "60+")]
 
-STATUS_ON_NIGHT = """
-    SELECT s.* FROM core.person_status s
-    WHERE s.valid_from <= :n AND (s.valid_to IS NULL OR s.valid_to > :n) AND s.category IS NOT NULL
-"""
+# Every person with a category on the night :n.
+ON_NIGHT = "s.valid_from <= :n AND (s.valid_to IS NULL OR s.valid_to > :n) AND s.category IS NOT NULL"
+STATUS_ON_NIGHT = f"SELECT s.* FROM core.person_status s WHERE {ON_NIGHT}"  # noqa: S608
 # The same persons, counted per combination of what the marts publish (n persons each): the database
 # does the counting, so a million persons cross the wire as some thousands of rows.
-STATUS_CELLS = """
-    SELECT category, person_type, region, sex, birth_year, icrc_confirmed, needs_review, count(*) AS n
-    FROM core.person_status s
-    WHERE s.valid_from <= :n AND (s.valid_to IS NULL OR s.valid_to > :n) AND s.category IS NOT NULL
-    GROUP BY category, person_type, region, sex, birth_year, icrc_confirmed, needs_review
-"""
+_CELL = "category, person_type, region, sex, birth_year, icrc_confirmed, needs_review"
+STATUS_CELLS = f"SELECT {_CELL}, count(*) AS n FROM core.person_status s WHERE {ON_NIGHT} GROUP BY {_CELL}"  # noqa: S608
 
 
 def age_band(birth_year: pd.Series, night: dt.date) -> pd.Series:

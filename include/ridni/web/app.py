@@ -86,30 +86,25 @@ def create_app(user_dependency=airflow_user, reader: data.Reader | None = None) 
     def message(title: str, text: str, code: int, nights=()) -> HTMLResponse:
         return HTMLResponse(page.render_message(title, text, nights=nights), status_code=code)
 
-    def engine_or_error():
+    def published(night: str | None):
+        """The reader's engine, the night asked for (None: the latest), the published nights; or the
+        page saying why there is nothing to show."""
         try:
-            return reader.engine(), None
+            engine = reader.engine()
         except (data.NotConfigured, data.NotReadOnly) as exc:
             log.error("headquarters page unavailable: %s", exc)
-            return None, message("Headquarters page unavailable", str(exc), 503)
-
-    def parse_night(night: str | None):
-        if night in (None, ""):
-            return None, None
+            return None, None, [], message("Headquarters page unavailable", str(exc), 503)
         try:
-            return dt.date.fromisoformat(night), None
+            wanted = dt.date.fromisoformat(night) if night else None
         except ValueError:
-            return None, message("Not a night", "The night must be a date written YYYY-MM-DD.", 400)
+            return None, None, [], message("Not a night", "The night must be a date written YYYY-MM-DD.", 400)
+        return engine, wanted, data.nights(engine), None
 
     @app.get("/", response_class=HTMLResponse)
     def hq_page(night: str | None = None, user: str = user_dep) -> Response:
-        engine, error = engine_or_error()
+        engine, wanted, known, error = published(night)
         if error:
             return error
-        wanted, error = parse_night(night)
-        if error:
-            return error
-        known = data.nights(engine)
         if not known:
             return message("Nothing published yet", "No night has been published to the marts yet.", 200)
         chosen = wanted or known[-1]
@@ -121,13 +116,9 @@ def create_app(user_dependency=airflow_user, reader: data.Reader | None = None) 
 
     @app.get("/change_log.csv")
     def change_log_csv(night: str | None = None, user: str = user_dep) -> Response:
-        engine, error = engine_or_error()
+        engine, wanted, known, error = published(night)
         if error:
             return error
-        wanted, error = parse_night(night)
-        if error:
-            return error
-        known = data.nights(engine)
         chosen = wanted or (known[-1] if known else None)
         if chosen is None or chosen not in known:
             return message("Night not published", "No change log for that night.", 404, nights=known)
