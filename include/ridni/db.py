@@ -136,6 +136,29 @@ def copy_frame(conn: Connection, table: str, columns: list[str], frame: pd.DataF
     cursor.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '')", _csv(frame[columns]))
 
 
+# Below this many rows, maintaining the indexes row by row costs less than building them again.
+BULK_LOAD_ROWS = 50_000
+
+
+@contextmanager
+def indexes_after_load(conn: Connection, table: str, rows: int) -> Iterator[bool]:
+    """Load ``rows`` rows into ``table`` inside the block, with its indexes and keys built once after.
+
+    Worth it when the load is large and at least the size of what the table holds (a first or a full
+    night): PostgreSQL then builds each index by one sort and checks each foreign key by one join,
+    instead of row by row. The owner lends this through ``core.defer_indexes`` and
+    ``core.restore_indexes`` (migration 0008), for the bulk-loaded tables only. Yields whether it deferred.
+    """
+    no_larger = conn.execute(sa.text(
+        "SELECT pg_relation_size(oid) = 0 OR GREATEST(reltuples, 0) <= :rows FROM pg_class "
+        "WHERE oid = CAST(:t AS regclass)"), {"t": table, "rows": rows}).scalar()
+    if rows < BULK_LOAD_ROWS or not no_larger:
+        yield False
+        return
+    conn.execute(sa.text("SELECT core.defer_indexes(CAST(:t AS regclass))"), {"t": table})
+    yield True
+    conn.execute(sa.text("SELECT core.restore_indexes(CAST(:t AS regclass))"), {"t": table})
+
 
 def enable_login(url: str, role: str, password: str) -> None:
     """Let one of the migration's group roles log in (deployment step; the password never enters the repo)."""

@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ridni.db import copy_frame
+from ridni.db import copy_frame, indexes_after_load
 from ridni.decide.engine import decide, to_evidence
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,8 @@ def _decide(conn: Connection, night: dt.date, dag_run_id: str | None, records: p
     else:
         conn.execute(sa.text("TRUNCATE core.evidence"))
     ev = evidence.assign(night=night, effective_date=pd.to_datetime(evidence["effective_date"]).dt.date)
-    copy_frame(conn, "core.evidence",
-               ["person_id", "source_id", "record_key", "category", "effective_date", "authority", "night"], ev)
+    with indexes_after_load(conn, "core.evidence", len(ev)):
+        copy_frame(conn, "core.evidence",
+                   ["person_id", "source_id", "record_key", "category", "effective_date", "authority", "night"], ev)
     return {"persons": len(status), "changed": int(len(new_rows)),
             "review": int(status["needs_review"].fillna(False).sum())}

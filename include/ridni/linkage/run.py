@@ -30,7 +30,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ridni.db import copy_frame, read_text_frame
+from ridni.db import copy_frame, indexes_after_load, read_text_frame
 from ridni.linkage import clusters
 from ridni.linkage.features import FEATURE_COLUMNS, build_features
 from ridni.linkage.model import BLOCKING_KEYS
@@ -129,8 +129,10 @@ def _store_features(conn: Connection, full: bool) -> pd.DataFrame:
         conn.execute(sa.text("SELECT setval('core.link_record_record_id_seq', :last)"),
                      {"last": first + max(len(features), 1) - 1})
         features["record_id"] = np.arange(first, first + len(features), dtype="int64")
-        copy_frame(conn, "core.link_record", ["record_id", *columns], features)
-        _analyze(conn, "core.link_record")
+        with indexes_after_load(conn, "core.link_record", len(features)) as deferred:
+            copy_frame(conn, "core.link_record", ["record_id", *columns], features)
+        if not deferred:  # (a deferred load was analysed when its indexes were built)
+            _analyze(conn, "core.link_record")
         return features
     if features.empty:
         return features
@@ -203,9 +205,10 @@ def _replace_edges(conn: Connection, night: dt.date, det: pd.DataFrame, strong: 
     if not full:  # (a full night emptied the table with link_record)
         conn.execute(sa.text("DELETE FROM core.link_edge e USING changed_id c WHERE e.l = c.record_id"))
         conn.execute(sa.text("DELETE FROM core.link_edge e USING changed_id c WHERE e.r = c.record_id"))
-    copy_frame(conn, "core.link_edge",
-               ["l", "r", "rule", "match_probability", "match_weight", "explanation", "night"], edges)
-    if full:
+    with indexes_after_load(conn, "core.link_edge", len(edges) if full else 0) as deferred:
+        copy_frame(conn, "core.link_edge",
+                   ["l", "r", "rule", "match_probability", "match_weight", "explanation", "night"], edges)
+    if full and not deferred:
         _analyze(conn, "core.link_edge")
     return edges
 
@@ -372,8 +375,9 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: 
         copy_frame(conn, "relinked", ["source_id", "record_key"], stale)
         conn.execute(sa.text("DELETE FROM core.person_link l USING relinked r "
                              "WHERE l.source_id = r.source_id AND l.record_key = r.record_key"))
-    copy_frame(conn, "core.person_link", ["source_id", "record_key", "person_id", "rule", "match_probability",
-                                          "match_weight", "explanation", "linked_on", "dag_run_id"], relinked)
+    with indexes_after_load(conn, "core.person_link", len(relinked)):
+        copy_frame(conn, "core.person_link", ["source_id", "record_key", "person_id", "rule", "match_probability",
+                                              "match_weight", "explanation", "linked_on", "dag_run_id"], relinked)
 
     events = [{"kind": "merge", "person_id": k, "other_person_id": o, "records": n}
               for k, o, n in assignment.merges]
