@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ridni.db import copy_frame, indexes_after_load
+from ridni.db import copy_frame, indexes_after_load, read_text_frame
 from ridni.decide.engine import decide, to_evidence
 
 log = logging.getLogger(__name__)
@@ -27,9 +27,18 @@ RECORDS_AS_OF = """
            v.person_type AS claimed_type, v.service_no, v.birth_date, v.disappeared_on, v.sex, v.region
     FROM core.source_record_version v
     JOIN core.person_link l USING (source_id, record_key)
-    WHERE v.valid_from <= :night {only}
+    WHERE v.valid_from <= %(night)s {only}
     ORDER BY v.source_id, v.record_key, v.valid_from DESC, v.load_id DESC
 """
+
+
+def _records_as_of(conn: Connection, night: dt.date, incremental: bool) -> pd.DataFrame:
+    """RECORDS_AS_OF, read with COPY TO (a first night reads every record: read_sql takes 3x as long)."""
+    records = read_text_frame(conn, RECORDS_AS_OF.format(only=ONLY_AFFECTED if incremental else ""),
+                              {"night": night})
+    # dates stay ISO text: every reader parses them with pd.to_datetime
+    return records.astype({"person_id": "int64"}).assign(withdrawn=records["withdrawn"] == "t")
+
 
 STATUS_COLUMNS = [
     "person_id", "valid_from", "category", "person_type", "icrc_confirmed", "region", "sex", "birth_year",
@@ -118,8 +127,7 @@ def decide_night(engine: Engine, night: dt.date, dag_run_id: str | None = None, 
             conn.execute(sa.text("DELETE FROM core.person_status WHERE valid_from >= :n"), {"n": night})
             conn.execute(sa.text("UPDATE core.person_status SET valid_to = NULL WHERE valid_to >= :n"), {"n": night})
             conn.execute(sa.text("DELETE FROM core.decision_run WHERE night >= :n"), {"n": night})
-        as_of = RECORDS_AS_OF.format(only=ONLY_AFFECTED if incremental else "")
-        records = pd.read_sql(sa.text(as_of), conn, params={"night": night})
+        records = _records_as_of(conn, night, incremental)
         previous = _current_status(conn, incremental)
         result = _decide(conn, night, dag_run_id, records, previous, incremental)
         conn.execute(sa.text(

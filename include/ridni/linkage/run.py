@@ -75,15 +75,22 @@ def deterministic_edges(f: pd.DataFrame) -> pd.DataFrame:
 
 
 def _explain(pairs: pd.DataFrame) -> pd.Series:
-    """The comparison level of each field for each pair, as JSON (vectorised)."""
+    """The comparison level of each field for each pair, as JSON (vectorised).
+
+    A million pairs share a few hundred combinations of levels: each combination is written once.
+    """
     gamma_cols = sorted(c for c in pairs.columns if c.startswith("gamma_"))
     if pairs.empty or not gamma_cols:
         return pd.Series("{}", index=pairs.index, dtype="string")
-    parts = [f'"{c.removeprefix("gamma_")}": ' + pairs[c].astype("string") for c in gamma_cols]
-    joined = parts[0]
-    for p in parts[1:]:
-        joined = joined + ", " + p
-    return "{" + joined + "}"
+    levels = pairs[gamma_cols].to_numpy(dtype="int64")
+    low, base = levels.min(), int(levels.max() - levels.min()) + 1
+    code = ((levels - low) * base ** np.arange(len(gamma_cols))).sum(axis=1)  # one number per combination
+    codes, combos = pd.factorize(code)
+    first = pd.Series(np.arange(len(code))).groupby(codes).first().to_numpy()
+    texts = np.array(["{" + ", ".join(f'"{c.removeprefix("gamma_")}": {v}' for c, v in zip(gamma_cols, levels[i],
+                                                                                           strict=True)) + "}"
+                      for i in first], dtype=object)
+    return pd.Series(texts[codes], index=pairs.index, dtype="string")
 
 
 # --- 1. features of changed records ------------------------------------------------------------------
