@@ -13,7 +13,7 @@ from ridni.standardise.dates import parse_partial_date_series
 from ridni.standardise.given_names import given_name_key_series, patronymic_key_series
 from ridni.standardise.names import looks_swapped_series, split_full_name_series
 from ridni.standardise.regions import to_iso_series
-from ridni.standardise.rnokpp import is_valid
+from ridni.standardise.rnokpp import check_series
 from ridni.standardise.sex import normalise_sex_series
 from ridni.standardise.translit import latin_key_series
 
@@ -37,7 +37,10 @@ def build_features(records: pd.DataFrame) -> pd.DataFrame:
     start = birth["start"]
     day = birth["precision"] == "day"
     rnokpp = r["rnokpp"].astype("string").str.strip()
-    valid = pd.Series([isinstance(v, str) and is_valid(v) for v in rnokpp.astype(object)], index=r.index)
+    # exactly ten digits with a correct check digit (vectorised: half a million numbers a night)
+    ten = rnokpp.str.fullmatch(r"\d{10}").fillna(False).astype(bool).to_numpy()
+    valid = pd.Series(False, index=r.index)
+    valid[ten] = check_series(rnokpp[ten])["valid"].to_numpy()
 
     out = pd.DataFrame({
         "source_id": r["source_id"],

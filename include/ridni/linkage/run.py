@@ -100,10 +100,13 @@ def _read_records(conn: Connection, full: bool) -> pd.DataFrame:
     where = "" if full else "WHERE f.record_id IS NULL OR f.row_hash <> s.row_hash"
     join = "" if full else ("LEFT JOIN core.link_record f ON f.source_id = s.source_id "
                             "AND f.record_key = s.record_key")
-    # every column read is text: COPY TO reads a million of them several times faster than read_sql
+    # every column read is text: COPY TO reads a million of them several times faster than read_sql;
+    # in key order, so record ids and the model's random samples do not depend on how the sources'
+    # loads interleaved on disk
     return read_text_frame(conn, f"""
         SELECT s.source_id, s.record_key, s.row_hash, {", ".join("s." + c for c in _SOURCE_COLUMNS.split(", "))}
         FROM core.source_record s {join} {where}
+        ORDER BY s.source_id, s.record_key
     """)  # noqa: S608 (only our own column names)
 
 
