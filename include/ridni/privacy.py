@@ -7,7 +7,6 @@ random one in ``var/`` (never in the repository). Rotating the key changes every
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -42,9 +41,9 @@ def pseudonym_key() -> bytes:
 def pseudonymise(values: pd.Series, key: bytes | None = None, prefix: str = PREFIX) -> pd.Series:
     """Keyed hash of each value (person ids, or record references); missing values stay missing."""
     key = key or pseudonym_key()
-    return values.map(
-        lambda v: None if pd.isna(v) else prefix + hmac.new(key, str(v).encode(), hashlib.sha256).hexdigest()[:16]
-    )
+    # hmac.digest: the one-shot C path, about twice as fast as hmac.new(...).hexdigest() per value
+    return pd.Series([None if pd.isna(v) else prefix + hmac.digest(key, str(v).encode(), "sha256").hex()[:16]
+                      for v in values.to_numpy(dtype=object)], index=values.index, dtype=object)
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:

@@ -108,11 +108,13 @@ def _change_log(conn, night: dt.date, dag_run_id: str | None) -> pd.DataFrame:
     moves = pd.read_sql(sa.text("""
         SELECT s.person_id, p.category AS from_category, s.category AS to_category, s.effective_date,
                s.evidence_source_id AS evidence_source, s.evidence_record_key AS evidence_record, s.rule,
-               p.person_id IS NULL AS is_new,
-               EXISTS (SELECT 1 FROM core.person_link l JOIN core.source_record_version v USING (source_id, record_key)
-                       WHERE l.person_id = s.person_id AND v.valid_from = :n AND v.change = 'withdrawn') AS withdrawal
+               p.person_id IS NULL AS is_new, w.person_id IS NOT NULL AS withdrawal
         FROM core.person_status s
         LEFT JOIN core.person_status p ON p.person_id = s.person_id AND p.valid_to = s.valid_from
+        -- persons with a record withdrawn tonight, found once (not probed for each row)
+        LEFT JOIN (SELECT DISTINCT l.person_id FROM core.person_link l
+                   JOIN core.source_record_version v USING (source_id, record_key)
+                   WHERE v.valid_from = :n AND v.change = 'withdrawn') w ON w.person_id = s.person_id
         WHERE s.valid_from = :n AND (p.person_id IS NULL OR p.category IS DISTINCT FROM s.category)
     """), conn, params={"n": night})
     moves["change"] = np.select([moves["is_new"].astype(bool), moves["withdrawal"].astype(bool)], ["new_person", "withdrawal"],
