@@ -73,3 +73,4 @@ def test_a_stronger_link_wins_over_a_weaker_one_into_the_same_conflict():
     labels = constrained_components(3, np.array([0, 1]), np.array([1, 2]), np.array([4, 1]),
                                     np.array([0]), np.array([2]))
     assert labels[1] == labels[2] != labels[0]
+
