@@ -135,22 +135,22 @@ def _change_log(conn, night: dt.date, dag_run_id: str | None) -> pd.DataFrame:
 
 
 RECONCILIATION = f"""
-    WITH decided AS (
-        SELECT person_id, category AS decided FROM ({STATUS_ON_NIGHT}) s
-    ), per AS (  -- each person once per source and category the source gives, with the decided category
-        SELECT DISTINCT e.source_id, e.person_id, e.category, d.decided
-        FROM core.evidence e LEFT JOIN decided d USING (person_id)
-    ), only_one_source AS (
-        SELECT person_id FROM core.evidence GROUP BY person_id HAVING count(DISTINCT source_id) = 1
-    ), by_source AS (
-        SELECT source_id, category, count(DISTINCT person_id) AS source_count,
-               count(DISTINCT person_id) FILTER (WHERE person_id IN (SELECT person_id FROM only_one_source))
-                   AS only_in_source,
-               count(DISTINCT person_id) FILTER (WHERE category IS DISTINCT FROM decided) AS disagreeing
-        FROM per GROUP BY source_id, category
+    WITH per AS MATERIALIZED (  -- each person once per source and category the source gives
+        SELECT person_id, source_id, category FROM core.evidence GROUP BY person_id, source_id, category
+    ), sources_of AS (
+        SELECT person_id, count(DISTINCT source_id) AS sources FROM per GROUP BY person_id
+    ), joined AS MATERIALIZED (  -- with the person's number of sources and decided category
+        SELECT p.source_id, p.person_id, p.category, d.category AS decided, o.sources
+        FROM per p JOIN sources_of o USING (person_id)
+        LEFT JOIN ({STATUS_ON_NIGHT}) d USING (person_id)
+    ), by_source AS (  -- a person is one row of a (source, category): count(*) counts persons
+        SELECT source_id, category, count(*) AS source_count,
+               count(*) FILTER (WHERE sources = 1) AS only_in_source,
+               count(*) FILTER (WHERE category IS DISTINCT FROM decided) AS disagreeing
+        FROM joined GROUP BY source_id, category
     ), warehouse AS (  -- the warehouse's count: the same persons, by their decided category
         SELECT source_id, decided AS category, count(DISTINCT person_id) AS warehouse_count
-        FROM per WHERE decided IS NOT NULL GROUP BY source_id, decided
+        FROM joined WHERE decided IS NOT NULL GROUP BY source_id, decided
     )
     SELECT CAST(:n AS date) AS night, COALESCE(b.source_id, w.source_id) AS source_id,
            COALESCE(b.category, w.category) AS category, COALESCE(b.source_count, 0) AS source_count,
