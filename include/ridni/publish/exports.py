@@ -9,19 +9,23 @@ into place: readers see all of a night's files or none. Output is byte-identical
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 import html
+import io
 import json
 import os
+import re
 import shutil
 import tempfile
+import xml.sax.saxutils
+import zipfile
 from pathlib import Path
 
 import pandas as pd
+import rustpy_xlsxwriter
 import sqlalchemy as sa
-import xlsxwriter
 from sqlalchemy.engine import Engine
-from xlsxwriter.worksheet import Worksheet
 
 from ridni.privacy import neutralise_formulas
 from ridni.publish.suppression import published_reconciliation_sql
@@ -44,43 +48,50 @@ FIXED_CREATED = dt.datetime(2022, 2, 24)  # XLSX metadata date: constant, so rer
 
 
 def _cell_values(column: pd.Series) -> list:
-    """A column as the values its cells show: a date as its ISO text, and None where the cell stays empty
-    (a gap, or empty text: xlsxwriter writes no cell for either)."""
+    """A column as the values its cells show: a date as its ISO text, a Decimal as a number, and None where
+    the cell stays empty (a gap, or empty text)."""
     values = column.astype(object).where(column.notna(), None).tolist()
     if isinstance(column.dtype, pd.StringDtype):
         return [v or None for v in values]
-    return [v.isoformat() if isinstance(v, dt.date) else (None if v.__class__ is str and not v else v)
-            for v in values]
-
-
-def _column_writer(ws: Worksheet, values: list):
-    """The typed write method for a column of one kind: it skips write()'s type dispatch on every cell,
-    and a text cell stays text whatever it looks like."""
-    kinds = {v.__class__ for v in values if v is not None}
-    if kinds <= {str}:
-        return ws.write_string
-    if kinds <= {int, float}:  # bool is neither (write() makes it a boolean cell)
-        return ws.write_number
-    return ws.write  # a mixed column: the same dispatch as before
+    return [v.isoformat() if isinstance(v, dt.date) else float(v) if isinstance(v, decimal.Decimal)
+            else (None if v.__class__ is str and not v else v) for v in values]
 
 
 def _write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
-    # constant_memory: rows stream to disk as written (a first night's change log has every person).
-    # xlsxwriter's own XML writing is nearly all of the time; rustpy-xlsxwriter 0.8.0 is ~10x faster but
-    # stamps docProps with the current time and cannot be told otherwise, so reruns would differ.
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                               "constant_memory": True})
-    workbook.set_properties({"created": FIXED_CREATED, "title": f"ridni {sheet}"})
-    ws = workbook.add_worksheet(sheet[:31])
-    ws.write_row(0, 0, list(frame.columns))
-    # converted a column at a time (vectorised), then written cell by cell with each column's typed method
-    columns = [_cell_values(frame.iloc[:, i]) for i in range(frame.shape[1])]
-    writers = [_column_writer(ws, values) for values in columns]
-    for r, row in enumerate(zip(*columns, strict=True), start=1):
-        for c, value in enumerate(row):
-            if value is not None:
-                writers[c](r, c, value)
-    workbook.close()
+    # rustpy-xlsxwriter (Rust rust_xlsxwriter, constant memory) is ~10x faster than xlsxwriter, whose XML
+    # writing took ~20 s of a first night's change log. It types each plain value of an object column: text
+    # as a text cell (never a formula or link), numbers, booleans, no cell for None. Not pandas' NA: in a
+    # frame it cannot take as Arrow, it would write "<NA>" as text; nor a date: it would be a date cell.
+    data = pd.DataFrame({i: pd.array(_cell_values(frame.iloc[:, i]), dtype=object)
+                         for i in range(frame.shape[1])}, index=pd.RangeIndex(len(frame)))
+    data.columns = [str(c) for c in frame.columns]
+    buffer = io.BytesIO()
+    rustpy_xlsxwriter.write_worksheet(data, buffer, sheet_name=sheet[:31])
+    _reproducible(buffer, path, f"ridni {sheet}")
+
+
+def _reproducible(xlsx: io.BytesIO, path: Path, title: str) -> None:
+    """Rewrite rustpy's workbook the way reproducible-build tools (strip-nondeterminism) do: rustpy stamps
+    the current time into docProps/core.xml and has no option for it or the title, so a rerun would give
+    other bytes. The same entries in the same order, each with a fixed date and mode, DEFLATE as before."""
+    stamp = FIXED_CREATED.strftime("%Y-%m-%dT%H:%M:%SZ")
+    element = f"<dc:title>{xml.sax.saxutils.escape(title)}</dc:title>"
+    with zipfile.ZipFile(xlsx) as src, zipfile.ZipFile(path, "w") as dst:
+        for entry in src.infolist():
+            info = zipfile.ZipInfo(entry.filename, FIXED_CREATED.timetuple()[:6])
+            info.compress_type, info.create_system = zipfile.ZIP_DEFLATED, 3  # 3: Unix, on any platform
+            info.external_attr = 0o100600 << 16  # a regular file, rw for the owner (as xlsxwriter wrote)
+            if entry.filename != "docProps/core.xml":
+                with src.open(entry) as data, dst.open(info, "w") as out:
+                    shutil.copyfileobj(data, out, 1 << 20)
+                continue
+            core, dates = re.subn(r"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)",
+                                  lambda m: m[1] + stamp + m[3], src.read(entry).decode())
+            core, titles = re.subn(r"<dc:title>[^<]*</dc:title>|(?=<dc:creator>)",  # replaced, else inserted
+                                   lambda m: element, core, count=1)
+            if (dates, titles) != (2, 1):  # a rustpy that writes core.xml otherwise: fail, not drift
+                raise ValueError(f"unexpected docProps/core.xml from rustpy-xlsxwriter: {core[:400]}")
+            dst.writestr(info, core.encode())
 
 
 def _sha256(path: Path) -> str:
