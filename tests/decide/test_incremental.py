@@ -31,6 +31,12 @@ def _evidence(engine) -> pd.DataFrame:
                                    "ORDER BY person_id, source_id, record_key"), conn)
 
 
+def _reconciliation_parts(engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(sa.text("SELECT * FROM core.reconciliation_person ORDER BY person_id, source_id, category"),
+                           conn)
+
+
 def test_the_second_night_decides_only_what_moved_and_equals_deciding_everyone(night_env, fresh_warehouse):
     _, engine = fresh_warehouse
     synth = night_env(persons=800, nights=2)
@@ -46,12 +52,15 @@ def test_the_second_night_decides_only_what_moved_and_equals_deciding_everyone(n
     with engine.connect() as conn:
         everyone = conn.execute(sa.text("SELECT count(DISTINCT person_id) FROM core.person_link")).scalar()
     assert 0 < result["persons"] < 0.5 * everyone, result
-    incremental, evidence = _current(engine), _evidence(engine)
+    incremental, evidence, parts = _current(engine), _evidence(engine), _reconciliation_parts(engine)
+    assert len(parts) > 0
 
     again = decide_night(engine, second)  # a rerun of the night decides everyone again: same answer
     assert again["mode"] == "full" and again["persons"] >= everyone
     pd.testing.assert_frame_equal(_current(engine), incremental)
     pd.testing.assert_frame_equal(_evidence(engine), evidence)
+    # each person's part of the reconciliation, kept up by the incremental night, is what deciding all gives
+    pd.testing.assert_frame_equal(_reconciliation_parts(engine), parts)
 
 
 def test_a_person_merged_into_another_is_no_longer_counted(night_env, fresh_warehouse):

@@ -141,6 +141,20 @@ def decide_night(engine: Engine, night: dt.date, dag_run_id: str | None = None, 
     return result
 
 
+RECONCILIATION_COLUMNS = ["person_id", "source_id", "category", "decided", "sources", "first_of_source"]
+
+
+def _reconciliation_rows(evidence: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
+    """Each decided person's part of the reconciliation: one row per source and category its evidence
+    gives, with its decided category and number of sources (the marts sum these rows)."""
+    per = evidence[["person_id", "source_id", "category"]].drop_duplicates()
+    per = per.sort_values(["person_id", "source_id", "category"])
+    decided = status.drop_duplicates("person_id").set_index("person_id")["category"]
+    return per.assign(decided=per["person_id"].map(decided),
+                      sources=per["person_id"].map(per.groupby("person_id")["source_id"].nunique()),
+                      first_of_source=~per.duplicated(["person_id", "source_id"]))
+
+
 def _decide(conn: Connection, night: dt.date, dag_run_id: str | None, records: pd.DataFrame,
             previous: pd.DataFrame, incremental: bool) -> dict:
     if records.empty and previous.empty:
@@ -189,12 +203,14 @@ def _decide(conn: Connection, night: dt.date, dag_run_id: str | None, records: p
     copy_frame(conn, "core.person_status", STATUS_COLUMNS, new_rows)
 
     if incremental:
-        conn.execute(sa.text("DELETE FROM core.evidence WHERE person_id IN (SELECT person_id FROM affected_person)"))
+        for table in ("core.evidence", "core.reconciliation_person"):
+            conn.execute(sa.text(f"DELETE FROM {table} WHERE person_id IN (SELECT person_id FROM affected_person)"))  # noqa: S608
     else:
-        conn.execute(sa.text("TRUNCATE core.evidence"))
+        conn.execute(sa.text("TRUNCATE core.evidence, core.reconciliation_person"))
     ev = evidence.assign(night=night, effective_date=pd.to_datetime(evidence["effective_date"]).dt.date)
     with indexes_after_load(conn, "core.evidence", len(ev)):
         copy_frame(conn, "core.evidence",
                    ["person_id", "source_id", "record_key", "category", "effective_date", "authority", "night"], ev)
+    copy_frame(conn, "core.reconciliation_person", RECONCILIATION_COLUMNS, _reconciliation_rows(ev, status))
     return {"persons": len(status), "changed": int(len(new_rows)),
             "review": int(status["needs_review"].fillna(False).sum())}

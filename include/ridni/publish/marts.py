@@ -134,23 +134,19 @@ def _change_log(conn, night: dt.date, dag_run_id: str | None) -> pd.DataFrame:
     return out[cols].sort_values(["change", "pseudo_id"], ignore_index=True)
 
 
-RECONCILIATION = f"""
-    WITH per AS MATERIALIZED (  -- each person once per source and category the source gives
-        SELECT person_id, source_id, category FROM core.evidence GROUP BY person_id, source_id, category
-    ), sources_of AS (
-        SELECT person_id, count(DISTINCT source_id) AS sources FROM per GROUP BY person_id
-    ), joined AS MATERIALIZED (  -- with the person's number of sources and decided category
-        SELECT p.source_id, p.person_id, p.category, d.category AS decided, o.sources
-        FROM per p JOIN sources_of o USING (person_id)
-        LEFT JOIN ({STATUS_ON_NIGHT}) d USING (person_id)
-    ), by_source AS (  -- a person is one row of a (source, category): count(*) counts persons
+# Per source and category: the source's own count, and the warehouse's count for the same persons by
+# their decided category. The decision keeps each person's part (core.reconciliation_person, one row per
+# source and category its evidence gives, for the night it decided last): here it is only added up.
+RECONCILIATION = """
+    WITH by_source AS (
         SELECT source_id, category, count(*) AS source_count,
                count(*) FILTER (WHERE sources = 1) AS only_in_source,
                count(*) FILTER (WHERE category IS DISTINCT FROM decided) AS disagreeing
-        FROM joined GROUP BY source_id, category
-    ), warehouse AS (  -- the warehouse's count: the same persons, by their decided category
-        SELECT source_id, decided AS category, count(DISTINCT person_id) AS warehouse_count
-        FROM joined WHERE decided IS NOT NULL GROUP BY source_id, decided
+        FROM core.reconciliation_person GROUP BY source_id, category
+    ), warehouse AS (
+        SELECT source_id, decided AS category, count(*) AS warehouse_count
+        FROM core.reconciliation_person WHERE decided IS NOT NULL AND first_of_source
+        GROUP BY source_id, decided
     )
     SELECT CAST(:n AS date) AS night, COALESCE(b.source_id, w.source_id) AS source_id,
            COALESCE(b.category, w.category) AS category, COALESCE(b.source_count, 0) AS source_count,
