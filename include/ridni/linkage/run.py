@@ -180,14 +180,14 @@ def _neighbourhood(conn: Connection) -> pd.DataFrame:
     # x: tonight's changed records, as just written (the temporary table link_in), o: their partners
     head = "SELECT o.record_id FROM link_in x JOIN core.link_record o"
     partners = "\nUNION ".join(f"{head} ON {j}" for j in joins)  # noqa: S608 (our own column names)
-    frame = pd.read_sql(sa.text(f"""
+    frame = read_text_frame(conn, f"""
         WITH near AS (SELECT record_id FROM changed_id UNION {partners})
         {select}, EXISTS (SELECT 1 FROM changed_id c WHERE c.record_id = f.record_id) AS changed
         FROM core.link_record f JOIN near USING (record_id)
-    """), conn)  # noqa: S608
-    for col in ("birth_year", "birth_month", "birth_day"):
-        frame[col] = frame[col].astype("Int64")
-    return frame
+        ORDER BY f.record_id
+    """)  # noqa: S608
+    return frame.astype({"unique_id": "int64", "birth_year": "Int64", "birth_month": "Int64",
+                         "birth_day": "Int64"}).assign(changed=frame["changed"] == "t")
 
 
 # --- 2./3. scoring and the stored edges ---------------------------------------------------------------
