@@ -291,11 +291,11 @@ def _affected_records(conn: Connection) -> None:
         conn.execute(sa.text("ANALYZE frontier"))
         added = conn.execute(sa.text("""
             INSERT INTO affected
-            SELECT f2.record_id
-            FROM frontier a
-            JOIN core.link_record f ON f.record_id = a.record_id
-            JOIN core.person_link l ON l.source_id = f.source_id AND l.record_key = f.record_key
-            JOIN core.person_link l2 ON l2.person_id = l.person_id
+            SELECT f2.record_id  -- every record of the frontier's persons (each person looked up once)
+            FROM (SELECT DISTINCT l.person_id FROM frontier a
+                  JOIN core.link_record f ON f.record_id = a.record_id
+                  JOIN core.person_link l ON l.source_id = f.source_id AND l.record_key = f.record_key) p
+            JOIN core.person_link l2 ON l2.person_id = p.person_id
             JOIN core.link_record f2 ON f2.source_id = l2.source_id AND f2.record_key = l2.record_key
             UNION SELECT e.r FROM core.link_edge e JOIN frontier a ON e.l = a.record_id
             UNION SELECT e.l FROM core.link_edge e JOIN frontier a ON e.r = a.record_id
