@@ -13,7 +13,10 @@ import json
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -65,23 +68,116 @@ class DropReport:
 
 
 def _with_row_hash(rows: pd.DataFrame) -> pd.DataFrame:
-    """Hash the canonical content of each row, so an unchanged record is recognised next night."""
-    content = rows[["record_key", *CANONICAL_FIELDS, "attributes"]].astype("string").fillna("\x00")
-    hashed = pd.util.hash_pandas_object(content, index=False).map("{:016x}".format)
-    return rows.assign(row_hash=hashed.to_numpy())
+    """Hash the canonical content of each row, so an unchanged record is recognised next night.
+
+    The value is pandas' ``hash_pandas_object(content.astype("string").fillna("\\x00"), index=False)`` as
+    16 hex digits (what ``core.source_record.row_hash`` holds); it is computed here once per distinct
+    value of each column instead of once per cell (see :func:`_column_hash`), which gives the same numbers.
+    """
+    columns = ["record_key", *CANONICAL_FIELDS, "attributes"]
+    hashed = _combine_hashes([_column_hash(rows[c]) for c in columns], len(rows))
+    return rows.assign(row_hash=_hex(hashed, rows.index))
+
+
+_NA_TEXT = "\x00"  # what a missing value is hashed as
+
+
+def _column_hash(s: pd.Series) -> np.ndarray:
+    """``pd.util.hash_array`` of ``s.astype("string").fillna("\\x00")``, as ``hash_pandas_object`` hashes a
+    column: each distinct value's text is hashed once.
+
+    Text columns go to pandas as before (it hashes Arrow strings per distinct value already). Datetime
+    columns and object columns of strings or nothing are converted to text one row per distinct value
+    (turning a million timestamps into text is the slow part); equal values have equal text there, and a
+    datetime column's format depends only on its set of values. Any other dtype (e.g. floats, where
+    0.0 == -0.0) is converted cell by cell as before.
+    """
+    if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
+        return pd.util.hash_array(s.astype("string").fillna(_NA_TEXT).array)
+    by_value = s.dtype.kind == "M" or isinstance(s.dtype, pd.DatetimeTZDtype) \
+        or (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"))
+    if not by_value:
+        return pd.util.hash_array(s.astype("string").fillna(_NA_TEXT).array)
+    codes, _ = pd.factorize(s, use_na_sentinel=True)
+    present = codes >= 0
+    _, first = np.unique(codes[present], return_index=True)  # a row holding each distinct value, by code
+    distinct = s[present].iloc[first]
+    text = _utc_text(distinct)
+    if text is None:
+        text = np.asarray(distinct.astype("string"), dtype=object)
+    values = np.empty(len(text) + 1, dtype=object)  # (not np.append: numpy's own strings drop a trailing NUL)
+    values[:-1] = text
+    values[-1] = _NA_TEXT  # code -1 (missing) takes the last slot
+    return pd.util.hash_array(values, categorize=False)[codes]
+
+
+def _utc_text(s: pd.Series) -> np.ndarray | None:
+    """``s.astype("string")`` of UTC timestamps without NaT, by Arrow instead of a Timestamp per value:
+    ``YYYY-MM-DD HH:MM:SS[.fff|.ffffff]+00:00``, the fraction as fine as the finest value needs (as
+    pandas writes them). None for anything else (another zone or unit, years outside 1-9999).
+    """
+    if not isinstance(s.dtype, pd.DatetimeTZDtype) or str(s.dtype.tz) != "UTC" or s.dtype.unit not in (
+            "s", "ms", "us") or s.empty:
+        return None
+    wall = s.dt.tz_localize(None).to_numpy()
+    years = wall.astype("M8[Y]").view("i8") + 1970
+    if years.min() < 1 or years.max() > 9999:
+        return None
+    fraction = wall.astype("M8[us]").view("i8") % 1_000_000
+    text = pc.replace_substring(pa.array(np.datetime_as_string(wall, unit="s")), "T", " ")
+    if fraction.any():
+        digits = 6 if (fraction % 1000).any() else 3
+        part = pc.cast(pa.array(fraction if digits == 6 else fraction // 1000), pa.string())
+        text = pc.binary_join_element_wise(text, pc.utf8_lpad(part, digits, "0"), ".")
+    return pc.binary_join_element_wise(text, "+00:00", "").to_numpy(zero_copy_only=False)
+
+
+def _combine_hashes(hashes: list[np.ndarray], n: int) -> np.ndarray:
+    """pandas' ``combine_hash_arrays``, as ``hash_pandas_object`` combines a frame's column hashes
+    (tests/ingest/test_load.py checks it still agrees with pandas)."""
+    if not hashes:
+        return np.full(n, 0x345678 + 97531, dtype=np.uint64)
+    mult = np.uint64(1000003)
+    out = np.zeros(n, dtype=np.uint64) + np.uint64(0x345678)
+    for i, h in enumerate(hashes):
+        inverse_i = len(hashes) - i
+        out ^= h
+        out *= mult
+        mult += np.uint64(82520 + inverse_i + inverse_i)
+    out += np.uint64(97531)
+    return out
+
+
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _hex(hashed: np.ndarray, index: pd.Index) -> pd.Series:
+    """Each uint64 as 16 lower-case hex digits (``"{:016x}".format``), without a Python call per row."""
+    octets = hashed.astype(">u8").view(np.uint8).reshape(-1, 8)
+    digits = np.empty((len(hashed), 16), dtype=np.uint8)
+    digits[:, 0::2] = _HEX_DIGITS[octets >> 4]
+    digits[:, 1::2] = _HEX_DIGITS[octets & 15]
+    text = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), len(hashed), [None, pa.py_buffer(digits)])
+    return pd.Series(text.cast(pa.string()), dtype="str", index=index)
 
 
 def _staging_frame(rows: pd.DataFrame, load_id: int) -> pd.DataFrame:
-    out = rows.copy()
+    out = rows.copy(deep=False)  # columns are replaced, never written in place (copy-on-write)
     for col in CANONICAL_FIELDS + ["attributes"]:
         if col not in out:
             out[col] = None
-    out["attributes"] = out["attributes"].map(
-        lambda a: a if isinstance(a, str) else json.dumps(a or {}, ensure_ascii=False, sort_keys=True)
-    )
+    attributes = out["attributes"]
+    # the parser's attributes are JSON text already: a per-row conversion only for anything else
+    if not (pd.api.types.is_string_dtype(attributes.dtype) and attributes.dtype != object
+            and not attributes.isna().any()):
+        out["attributes"] = attributes.map(_attributes_text)
     out = _with_row_hash(out)
     out["load_id"] = load_id
     return out
+
+
+def _attributes_text(a) -> str:
+    return a if isinstance(a, str) else json.dumps(a or {}, ensure_ascii=False, sort_keys=True)
 
 
 def _standing(conn: Connection, source_id: str) -> pd.DataFrame:
@@ -100,9 +196,19 @@ def _news(standing: pd.DataFrame, good: pd.DataFrame) -> pd.DataFrame:
     """
     if standing.empty:
         return good
-    last = good.drop_duplicates("record_key", keep="last")
-    same = last["record_key"].map(standing.set_index("record_key")["row_hash"]) == last["row_hash"]
-    return last[~same.fillna(False).to_numpy()]
+    keys = good["record_key"]
+    last = ~keys.duplicated(keep="last").to_numpy()
+    # the standing hash of each row's record (null where none), looked up by Arrow: pandas' own
+    # lookups of Arrow strings take seconds for a few hundred thousand keys
+    at = pc.index_in(_arrow_text(keys), value_set=_arrow_text(standing["record_key"]))
+    before = pc.take(_arrow_text(standing["row_hash"]), at)
+    same = pc.fill_null(pc.equal(before, _arrow_text(good["row_hash"])), False).to_numpy(zero_copy_only=False)
+    return good[last & ~same]
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    arr = pa.array(values.astype("str").array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _last_applied_seq(conn: Connection, source_id: str) -> int | None:
@@ -180,8 +286,10 @@ def _previous_rows(conn: Connection, source_id: str, night: dt.date) -> int | No
 
 def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.ArchivedFile,
                declared_rows: int | None, max_bad_share: float, max_volume_change: float,
-               dag_run_id: str | None, standing: pd.DataFrame | None = None) -> tuple[FileReport, set[str]]:
-    """Parse, validate and stage one file; return its report and the keys it mentioned.
+               dag_run_id: str | None, standing: pd.DataFrame | None = None,
+               ) -> tuple[FileReport, pd.Series, list[int]]:
+    """Parse, validate and stage one file; return its report, the keys it mentioned and the staged lines
+    that a later line of the same record supersedes (see :func:`_merge_into_core`).
 
     ``standing``: the source's standing records as the file finds them (read here when not given).
     """
@@ -210,10 +318,12 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
         raise drops.DropRejected("; ".join(outcome.drop_failures), f.name)
 
     failed = rows["line_no"].isin(list(outcome.row_failures))
-    good = _staging_frame(rows[~failed], load_id)
-    bad = rows[failed]
-    copy_frame(conn, "staging.record", STAGING_COLUMNS,
-               _news(standing if standing is not None else _standing(conn, drop.source_id), good))
+    if failed.any():
+        good, bad = _staging_frame(rows[~failed], load_id), rows[failed]
+    else:  # the usual file: no copy of every row to select them all
+        good, bad = _staging_frame(rows, load_id), rows.iloc[:0]
+    staged = _news(standing if standing is not None else _standing(conn, drop.source_id), good)
+    copy_frame(conn, "staging.record", STAGING_COLUMNS, staged)
     if not bad.empty:
         quarantined = pd.DataFrame({
             "load_id": load_id,
@@ -232,21 +342,45 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
               ["load_id", "source_id", "file_name", "sha256", "line_no", "reasons", "record"], quarantined)
     report = FileReport(f.name, "loaded", len(rows), len(good), len(bad), load_id)
     _finish_load(conn, load_id, report)
-    seen = set(rows["record_key"].dropna().astype(str))
-    return report, seen
+    seen = rows["record_key"].dropna().astype(str)
+    return report, seen, _superseded(staged)
+
+
+def _superseded(staged: pd.DataFrame) -> list[int]:
+    """Line numbers of staged rows whose record has a later line in the file (the merge keeps the last)."""
+    lines = staged["line_no"].to_numpy()
+    order = lines.argsort(kind="stable")
+    earlier = pd.Series(staged["record_key"].to_numpy()[order]).duplicated(keep="last").to_numpy()
+    return np.sort(lines[order][earlier]).tolist()
 
 
 _MERGE_COLUMNS = ", ".join(CANONICAL_FIELDS + ["attributes", "row_hash"])
 _MERGE_SET = ", ".join(f"{c} = excluded.{c}" for c in CANONICAL_FIELDS + ["attributes", "row_hash"])
 
 
-def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: int) -> None:
-    """Upsert the load's rows into ``core.source_record``, versioning every change (set-based)."""
-    latest = """
-        SELECT DISTINCT ON (s.record_key) s.*
-        FROM staging.record s WHERE s.load_id = :l
-        ORDER BY s.record_key, s.line_no DESC
+def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: int,
+                     superseded: list[int] | None = None) -> None:
+    """Upsert the load's rows into ``core.source_record``, versioning every change (set-based).
+
+    Each record takes the last line the load staged for it. ``superseded``: the staged lines that are
+    not their record's last (from the frame that was staged); with them the statements read the last
+    lines directly instead of sorting the whole load (DISTINCT ON) twice, which on a first night is a
+    sort of every row. None: not known, DISTINCT ON finds the last lines.
     """
+    params = {"src": source_id, "night": night, "l": load_id}
+    if superseded is None:
+        latest = """
+            SELECT DISTINCT ON (s.record_key) s.*
+            FROM staging.record s WHERE s.load_id = :l
+            ORDER BY s.record_key, s.line_no DESC
+        """
+    elif superseded:
+        # an anti-join (a hash join, whatever the list's length; <> ALL would compare every pair)
+        latest = ("SELECT s.* FROM staging.record s WHERE s.load_id = :l AND NOT EXISTS "
+                  "(SELECT FROM unnest(CAST(:superseded AS integer[])) x(line_no) WHERE x.line_no = s.line_no)")
+        params["superseded"] = superseded
+    else:
+        latest = "SELECT s.* FROM staging.record s WHERE s.load_id = :l"
     conn.execute(sa.text(f"""
         INSERT INTO core.source_record_version (source_id, record_key, valid_from, load_id, change, {_MERGE_COLUMNS})
         SELECT :src, s.record_key, :night, :l,
@@ -256,10 +390,13 @@ def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: 
                     ELSE 'changed' END,
                {", ".join("s." + c for c in CANONICAL_FIELDS + ["attributes", "row_hash"])}
         FROM ({latest}) s
-        LEFT JOIN core.source_record c ON c.source_id = :src AND c.record_key = s.record_key
+        -- each staged record's standing row by primary key: OFFSET 0 keeps the planner from turning this
+        -- into a scan of all the source's records, its choice whenever the statistics undercount them
+        LEFT JOIN LATERAL (SELECT c.record_key, c.row_hash, c.withdrawn_on FROM core.source_record c
+                           WHERE c.source_id = :src AND c.record_key = s.record_key OFFSET 0) c ON true
         WHERE c.record_key IS NULL OR c.row_hash <> s.row_hash
            OR (c.withdrawn_on IS NOT NULL AND s.op IS DISTINCT FROM 'D')
-    """), {"src": source_id, "night": night, "l": load_id})  # noqa: S608 (only our own column names)
+    """), params)  # noqa: S608 (only our own column names)
     conn.execute(sa.text(f"""
         INSERT INTO core.source_record AS c (source_id, record_key, {_MERGE_COLUMNS},
                                              first_seen_on, last_seen_on, withdrawn_on, withdrawn_reason, last_load_id)
@@ -272,36 +409,44 @@ def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: 
             withdrawn_on = excluded.withdrawn_on,
             withdrawn_reason = excluded.withdrawn_reason,
             last_load_id = excluded.last_load_id
-    """), {"src": source_id, "night": night, "l": load_id})  # noqa: S608
+    """), params)  # noqa: S608
 
 
 def _withdraw_absent(conn: Connection, source_id: str, night: dt.date, load_ids: list[int],
-                     seen_keys: set[str], standing_before: pd.DataFrame) -> int:
+                     seen_keys: pd.Series | set[str], standing_before: pd.DataFrame) -> int:
     """Full snapshots: a record absent from tonight's snapshot is withdrawn (kept, never deleted).
 
-    ``standing_before``: the records standing when the drop began; those not seen tonight are absent.
+    ``standing_before``: the records standing when the drop began; those not seen tonight (``seen_keys``:
+    every key the drop's files mentioned) are absent.
     """
-    absent = sorted(set(standing_before["record_key"]) - seen_keys)
-    conn.execute(sa.text("CREATE TEMPORARY TABLE IF NOT EXISTS absent_key (record_key text PRIMARY KEY) "
-                         "ON COMMIT DROP"))
-    conn.execute(sa.text("TRUNCATE absent_key"))
-    copy_frame(conn, "absent_key", ["record_key"], pd.DataFrame({"record_key": absent}))
+    standing = standing_before["record_key"]
+    if standing.empty:
+        return 0
+    if not isinstance(seen_keys, pd.Series):
+        seen_keys = pd.Series(list(seen_keys), dtype="str")
+    seen = pc.is_in(_arrow_text(standing), value_set=_arrow_text(seen_keys))
+    absent = sorted(standing[~seen.to_numpy(zero_copy_only=False)].astype(str))
+    if not absent:
+        return 0
+    # by key through the primary key (the absent are few, the source's records many); a join with the
+    # list, whose length the planner knows, keeps it from scanning the source's records instead
     withdrawn = conn.execute(sa.text("""
         UPDATE core.source_record c
         SET withdrawn_on = :night, withdrawn_reason = 'absent from the full snapshot', last_load_id = :l
-        FROM absent_key k
+        FROM unnest(CAST(:absent AS text[])) AS k(record_key)
         WHERE c.source_id = :src AND c.record_key = k.record_key AND c.withdrawn_on IS NULL
         RETURNING c.record_key
-    """), {"src": source_id, "night": night, "l": load_ids[-1]}).scalars().all()
+    """), {"src": source_id, "night": night, "l": load_ids[-1], "absent": absent}).scalars().all()
     if withdrawn:
         conn.execute(sa.text(f"""
             INSERT INTO core.source_record_version (source_id, record_key, valid_from, load_id, change, {_MERGE_COLUMNS})
             SELECT c.source_id, c.record_key, :night, :l, 'withdrawn', {_MERGE_COLUMNS}
-            FROM core.source_record c
-            WHERE c.source_id = :src AND c.withdrawn_on = :night AND c.last_load_id = :l
+            FROM unnest(CAST(:withdrawn AS text[])) AS k(record_key)
+            JOIN core.source_record c ON c.source_id = :src AND c.record_key = k.record_key
+            WHERE c.withdrawn_on = :night AND c.last_load_id = :l
               AND c.withdrawn_reason = 'absent from the full snapshot'
             ON CONFLICT DO NOTHING
-        """), {"src": source_id, "night": night, "l": load_ids[-1]})  # noqa: S608
+        """), {"src": source_id, "night": night, "l": load_ids[-1], "withdrawn": sorted(withdrawn)})  # noqa: S608
     return len(withdrawn)
 
 
@@ -333,7 +478,7 @@ def load_drop(engine: Engine, contract: Contract, drop: drops.Drop, *, max_bad_r
 
     declared = {f["name"]: f.get("rows") for f in drop.manifest.get("files", [])}
     load_ids: list[int] = []
-    seen: set[str] = set()
+    seen: list[pd.Series] = []
     try:
         with engine.begin() as conn:
             standing_before = _standing(conn, drop.source_id)
@@ -346,16 +491,16 @@ def load_drop(engine: Engine, contract: Contract, drop: drops.Drop, *, max_bad_r
                     report.files.append(FileReport(f.name, "skipped_duplicate", load_id=done,
                                                    reason=f"content already loaded (load {done})"))
                     continue
-                file_report, keys = _load_file(conn, contract, drop, f, declared.get(f.name), max_bad_row_share,
-                                               max_volume_change, dag_run_id, standing)
+                file_report, keys, superseded = _load_file(conn, contract, drop, f, declared.get(f.name),
+                                                           max_bad_row_share, max_volume_change, dag_run_id, standing)
                 standing = None
                 report.files.append(file_report)
                 load_ids.append(file_report.load_id)
-                seen |= keys
-                _merge_into_core(conn, drop.source_id, drop.night, file_report.load_id)
+                seen.append(keys)
+                _merge_into_core(conn, drop.source_id, drop.night, file_report.load_id, superseded)
             if contract.cadence == "snapshot" and load_ids:
-                report.withdrawn = _withdraw_absent(conn, drop.source_id, drop.night, load_ids, seen,
-                                                    standing_before)
+                report.withdrawn = _withdraw_absent(conn, drop.source_id, drop.night, load_ids,
+                                                    pd.concat(seen, ignore_index=True), standing_before)
             if contract.cadence == "delta":
                 conn.execute(sa.text("INSERT INTO core.delta_applied (source_id, seq, drop_id) VALUES (:s, :q, :d)"),
                              {"s": drop.source_id, "q": drop.seq, "d": drop.drop_id})

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ridni.contracts import LINE_NO, Contract
@@ -290,15 +291,34 @@ def working_frame(contract: Contract, rows: pd.DataFrame, extract_date: dt.date 
             .astype("datetime64[us]")
     if "rnokpp" in fields:
         number = frame["rnokpp"].astype("str")
-        checked = rnokpp.check_series(number, frame["birth_date"] if "birth_date" in fields else None,
-                                      frame["sex"] if "sex" in fields else None)
-        frame[RNOKPP_OK] = pd.array(checked["valid"].to_numpy(), dtype="boolean")
-        frame.loc[number.isna().to_numpy(), RNOKPP_OK] = pd.NA
-        if "birth_date" in fields:
-            frame[RNOKPP_BIRTH_OK] = checked["birth_date_matches"].to_numpy()
-        if "sex" in fields:
-            frame[RNOKPP_SEX_OK] = checked["sex_matches"].to_numpy()
+        present = number.notna().to_numpy()
+        # only the rows with a number are checked: check_series takes a row-by-row path for missing numbers,
+        # and its verdicts on them are fixed (not valid, birth date and sex unknown); every verdict depends
+        # on its own row only
+        checked = rnokpp.check_series(number[present], _birth_dates(frame[present]) if "birth_date" in fields
+                                      else None, frame["sex"][present] if "sex" in fields else None)
+        valid = np.zeros(len(frame), dtype=bool)
+        valid[present] = checked["valid"].to_numpy()
+        frame[RNOKPP_OK] = pd.array(valid, dtype="boolean")
+        frame.loc[~present, RNOKPP_OK] = pd.NA
+        for col, verdict, wanted in ((RNOKPP_BIRTH_OK, "birth_date_matches", "birth_date" in fields),
+                                     (RNOKPP_SEX_OK, "sex_matches", "sex" in fields)):
+            if wanted:
+                full = pd.array(np.zeros(len(frame), dtype=bool), dtype="boolean")
+                full[~present] = pd.NA
+                full[present] = checked[verdict].array
+                frame[col] = full.to_numpy()
     return frame
+
+
+def _birth_dates(frame: pd.DataFrame) -> pd.Series:
+    """The birth dates for the RNOKPP check: as dates when every one is a full ISO date that parsed (the
+    parser writes full dates so), which the check reads as it reads their text, without parsing it again;
+    else the text."""
+    text, day = frame["birth_date"], frame[BIRTH_EARLIEST]
+    # within datetime64[ns]' years, where the check's own parser reads every full date
+    ok = text.isna() | ((text.str.len() == 10) & day.notna() & (day.dt.year > 1677) & (day.dt.year < 2262))
+    return day if ok.all() else text
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -346,6 +366,13 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
                         max_age_years=max_age_years)
     by_name = {c.name: c for c in check_list}
     frame = working_frame(contract, rows, extract_date)
+    # only the columns the expectations read (and the line number that names a failed row): GX copies
+    # its batch's columns as it works, and the results do not depend on the other columns
+    read = {LINE_NO}
+    for chk in check_list:
+        read.update(chk.kwargs[k] for k in ("column", "column_A", "column_B") if k in chk.kwargs)
+        read.update(chk.kwargs.get("column_list", ()))
+    frame = frame[[c for c in frame.columns if c in read]]
     _context()
     suite = build_suite(contract, check_list)
     batch = _batch_definition(contract.source_id).get_batch(batch_parameters={"dataframe": frame})
