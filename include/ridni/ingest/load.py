@@ -425,28 +425,33 @@ def _withdraw_absent(conn: Connection, source_id: str, night: dt.date, load_ids:
     if not isinstance(seen_keys, pd.Series):
         seen_keys = pd.Series(list(seen_keys), dtype="str")
     seen = pc.is_in(_arrow_text(standing), value_set=_arrow_text(seen_keys))
-    absent = sorted(standing[~seen.to_numpy(zero_copy_only=False)].astype(str))
-    if not absent:
+    absent = standing[~seen.to_numpy(zero_copy_only=False)]
+    if absent.empty:
         return 0
-    # by key through the primary key (the absent are few, the source's records many); a join with the
-    # list, whose length the planner knows, keeps it from scanning the source's records instead
+    # the absent keys by COPY into a table without statistics: the planner then looks each one up by
+    # primary key (with the list inline, or = ANY, it scanned the source's records once per key when its
+    # statistics undercounted them after a bulk load: 6.7 s instead of 0.2 s for 433 keys of 385,000)
+    conn.execute(sa.text("CREATE TEMPORARY TABLE IF NOT EXISTS absent_key (record_key text PRIMARY KEY) "
+                         "ON COMMIT DROP"))
+    conn.execute(sa.text("TRUNCATE absent_key"))
+    copy_frame(conn, "absent_key", ["record_key"], pd.DataFrame({"record_key": absent.astype(str).to_numpy()}))
     withdrawn = conn.execute(sa.text("""
         UPDATE core.source_record c
         SET withdrawn_on = :night, withdrawn_reason = 'absent from the full snapshot', last_load_id = :l
-        FROM unnest(CAST(:absent AS text[])) AS k(record_key)
+        FROM absent_key k
         WHERE c.source_id = :src AND c.record_key = k.record_key AND c.withdrawn_on IS NULL
         RETURNING c.record_key
-    """), {"src": source_id, "night": night, "l": load_ids[-1], "absent": absent}).scalars().all()
+    """), {"src": source_id, "night": night, "l": load_ids[-1]}).scalars().all()
     if withdrawn:
         conn.execute(sa.text(f"""
             INSERT INTO core.source_record_version (source_id, record_key, valid_from, load_id, change, {_MERGE_COLUMNS})
             SELECT c.source_id, c.record_key, :night, :l, 'withdrawn', {_MERGE_COLUMNS}
-            FROM unnest(CAST(:withdrawn AS text[])) AS k(record_key)
+            FROM absent_key k
             JOIN core.source_record c ON c.source_id = :src AND c.record_key = k.record_key
             WHERE c.withdrawn_on = :night AND c.last_load_id = :l
               AND c.withdrawn_reason = 'absent from the full snapshot'
             ON CONFLICT DO NOTHING
-        """), {"src": source_id, "night": night, "l": load_ids[-1], "withdrawn": sorted(withdrawn)})  # noqa: S608
+        """), {"src": source_id, "night": night, "l": load_ids[-1]})  # noqa: S608
     return len(withdrawn)
 
 
