@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 
 import ridni.ingest.load as load
-from ridni.db import copy_frame
 from ridni.ingest.run import ingest_source
 
 START = dt.date(2026, 11, 1)
@@ -110,36 +109,21 @@ def test_superseded_lines_are_all_but_the_last_of_each_record():
 
 
 # ------------------------------------------------------------------------------------------ merge and withdrawals
-def reference_merge(conn, source_id, night, load_id, superseded=None):
-    """The merge as first written: DISTINCT ON over the load's staged rows."""
-    return REAL_MERGE(conn, source_id, night, load_id, None)
+def reference_merge(conn, source_id, night, load_id, superseded):
+    """The last line of each record found as first written, by DISTINCT ON over the load's staged rows
+    (not from the staged frame), then merged."""
+    superseded = conn.execute(sa.text("""
+        SELECT line_no FROM staging.record WHERE load_id = :l
+        EXCEPT (SELECT DISTINCT ON (record_key) line_no FROM staging.record WHERE load_id = :l
+                ORDER BY record_key, line_no DESC)
+    """), {"l": load_id}).scalars().all()
+    return REAL_MERGE(conn, source_id, night, load_id, sorted(superseded))
 
 
-def reference_withdraw(conn, source_id, night, load_ids, seen_keys, standing_before):
-    """The withdrawals as first written: the absent keys copied into a temporary table."""
+def reference_withdraw(conn, source_id, night, load_id, seen_keys, standing_before):
+    """The absent keys as first found: by Python sets."""
     absent = sorted(set(standing_before["record_key"]) - set(seen_keys))
-    conn.execute(sa.text("CREATE TEMPORARY TABLE IF NOT EXISTS absent_key (record_key text PRIMARY KEY) "
-                         "ON COMMIT DROP"))
-    conn.execute(sa.text("TRUNCATE absent_key"))
-    copy_frame(conn, "absent_key", ["record_key"], pd.DataFrame({"record_key": absent}))
-    withdrawn = conn.execute(sa.text("""
-        UPDATE core.source_record c
-        SET withdrawn_on = :night, withdrawn_reason = 'absent from the full snapshot', last_load_id = :l
-        FROM absent_key k
-        WHERE c.source_id = :src AND c.record_key = k.record_key AND c.withdrawn_on IS NULL
-        RETURNING c.record_key
-    """), {"src": source_id, "night": night, "l": load_ids[-1]}).scalars().all()
-    if withdrawn:
-        conn.execute(sa.text(f"""
-            INSERT INTO core.source_record_version (source_id, record_key, valid_from, load_id, change,
-                                                    {load._MERGE_COLUMNS})
-            SELECT c.source_id, c.record_key, :night, :l, 'withdrawn', {load._MERGE_COLUMNS}
-            FROM core.source_record c
-            WHERE c.source_id = :src AND c.withdrawn_on = :night AND c.last_load_id = :l
-              AND c.withdrawn_reason = 'absent from the full snapshot'
-            ON CONFLICT DO NOTHING
-        """), {"src": source_id, "night": night, "l": load_ids[-1]})  # noqa: S608
-    return len(withdrawn)
+    return load._withdraw(conn, source_id, night, load_id, pd.Series(absent, dtype="str"))
 
 
 REAL_MERGE = load._merge_into_core

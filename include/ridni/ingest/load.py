@@ -359,28 +359,17 @@ _MERGE_SET = ", ".join(f"{c} = excluded.{c}" for c in CANONICAL_FIELDS + ["attri
 
 
 def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: int,
-                     superseded: list[int] | None = None) -> None:
+                     superseded: list[int]) -> None:
     """Upsert the load's rows into ``core.source_record``, versioning every change (set-based).
 
     Each record takes the last line the load staged for it. ``superseded``: the staged lines that are
-    not their record's last (from the frame that was staged); with them the statements read the last
-    lines directly instead of sorting the whole load (DISTINCT ON) twice, which on a first night is a
-    sort of every row. None: not known, DISTINCT ON finds the last lines.
+    not their record's last (:func:`_superseded`, from the frame that was staged); leaving them out by
+    an anti-join reads the last lines without sorting the whole load, which on a first night is a sort
+    of every row (a hash join at any length of the list, where ``<> ALL`` would compare every pair).
     """
-    params = {"src": source_id, "night": night, "l": load_id}
-    if superseded is None:
-        latest = """
-            SELECT DISTINCT ON (s.record_key) s.*
-            FROM staging.record s WHERE s.load_id = :l
-            ORDER BY s.record_key, s.line_no DESC
-        """
-    elif superseded:
-        # an anti-join (a hash join, whatever the list's length; <> ALL would compare every pair)
-        latest = ("SELECT s.* FROM staging.record s WHERE s.load_id = :l AND NOT EXISTS "
-                  "(SELECT FROM unnest(CAST(:superseded AS integer[])) x(line_no) WHERE x.line_no = s.line_no)")
-        params["superseded"] = superseded
-    else:
-        latest = "SELECT s.* FROM staging.record s WHERE s.load_id = :l"
+    params = {"src": source_id, "night": night, "l": load_id, "superseded": superseded}
+    latest = ("SELECT s.* FROM staging.record s WHERE s.load_id = :l AND NOT EXISTS "
+              "(SELECT FROM unnest(CAST(:superseded AS integer[])) x(line_no) WHERE x.line_no = s.line_no)")
     conn.execute(sa.text(f"""
         INSERT INTO core.source_record_version (source_id, record_key, valid_from, load_id, change, {_MERGE_COLUMNS})
         SELECT :src, s.record_key, :night, :l,
@@ -412,8 +401,8 @@ def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: 
     """), params)  # noqa: S608
 
 
-def _withdraw_absent(conn: Connection, source_id: str, night: dt.date, load_ids: list[int],
-                     seen_keys: pd.Series | set[str], standing_before: pd.DataFrame) -> int:
+def _withdraw_absent(conn: Connection, source_id: str, night: dt.date, load_id: int,
+                     seen_keys: pd.Series, standing_before: pd.DataFrame) -> int:
     """Full snapshots: a record absent from tonight's snapshot is withdrawn (kept, never deleted).
 
     ``standing_before``: the records standing when the drop began; those not seen tonight (``seen_keys``:
@@ -422,10 +411,12 @@ def _withdraw_absent(conn: Connection, source_id: str, night: dt.date, load_ids:
     standing = standing_before["record_key"]
     if standing.empty:
         return 0
-    if not isinstance(seen_keys, pd.Series):
-        seen_keys = pd.Series(list(seen_keys), dtype="str")
     seen = pc.is_in(_arrow_text(standing), value_set=_arrow_text(seen_keys))
-    absent = standing[~seen.to_numpy(zero_copy_only=False)]
+    return _withdraw(conn, source_id, night, load_id, standing[~seen.to_numpy(zero_copy_only=False)])
+
+
+def _withdraw(conn: Connection, source_id: str, night: dt.date, load_id: int, absent: pd.Series) -> int:
+    """Withdraw the given standing records of the source, each with a 'withdrawn' version."""
     if absent.empty:
         return 0
     # the absent keys by COPY into a table without statistics: the planner then looks each one up by
@@ -441,7 +432,7 @@ def _withdraw_absent(conn: Connection, source_id: str, night: dt.date, load_ids:
         FROM absent_key k
         WHERE c.source_id = :src AND c.record_key = k.record_key AND c.withdrawn_on IS NULL
         RETURNING c.record_key
-    """), {"src": source_id, "night": night, "l": load_ids[-1]}).scalars().all()
+    """), {"src": source_id, "night": night, "l": load_id}).scalars().all()
     if withdrawn:
         conn.execute(sa.text(f"""
             INSERT INTO core.source_record_version (source_id, record_key, valid_from, load_id, change, {_MERGE_COLUMNS})
@@ -451,7 +442,7 @@ def _withdraw_absent(conn: Connection, source_id: str, night: dt.date, load_ids:
             WHERE c.withdrawn_on = :night AND c.last_load_id = :l
               AND c.withdrawn_reason = 'absent from the full snapshot'
             ON CONFLICT DO NOTHING
-        """), {"src": source_id, "night": night, "l": load_ids[-1]})  # noqa: S608
+        """), {"src": source_id, "night": night, "l": load_id})  # noqa: S608
     return len(withdrawn)
 
 
@@ -504,7 +495,7 @@ def load_drop(engine: Engine, contract: Contract, drop: drops.Drop, *, max_bad_r
                 seen.append(keys)
                 _merge_into_core(conn, drop.source_id, drop.night, file_report.load_id, superseded)
             if contract.cadence == "snapshot" and load_ids:
-                report.withdrawn = _withdraw_absent(conn, drop.source_id, drop.night, load_ids,
+                report.withdrawn = _withdraw_absent(conn, drop.source_id, drop.night, load_ids[-1],
                                                     pd.concat(seen, ignore_index=True), standing_before)
             if contract.cadence == "delta":
                 conn.execute(sa.text("INSERT INTO core.delta_applied (source_id, seq, drop_id) VALUES (:s, :q, :d)"),

@@ -437,7 +437,6 @@ def _arrow_csv(contract: Contract, payload: bytes, delim: str, width: int, recor
     readers agree on such a file; on anything else, or if Arrow disagrees with the scan's record
     count, None (and pandas reads the file, as before).
     """
-    import pyarrow as pa
     import pyarrow.csv as pa_csv
 
     if payload.count(b"\r") != payload.count(b"\r\n") or not _quotes_whole_fields(payload, delim):
@@ -531,7 +530,6 @@ def _read_jsonl_arrow(contract: Contract, body: bytes):
     """The common case, in pyarrow's JSON reader: every line an object with exactly the contract's keys and
     JSON types. Anything else (a stray key, a type that differs, a broken line, a key absent from the whole
     file) returns None, and the exact (slower) reader finds and names the problem."""
-    import pyarrow as pa
     import pyarrow.json as pj
 
     def leaf(c: Column):
