@@ -14,7 +14,7 @@ from ridni.decide.rules import CATEGORIES
 from ridni.privacy import pseudonymise
 from ridni.publish.suppression import RECONCILIATION_COUNTS, suppress
 
-# DOMAIN.md: the groups headquarters reads first, in this order.
+# docs/domain.md: the groups headquarters reads first, in this order.
 HEADLINE = [
     ("all missing", ["missing"]),
     ("confirmed captive servicemembers", ["captive_pow"]),

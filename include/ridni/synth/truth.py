@@ -7,8 +7,8 @@
   person_type, icrc_confirmed, region, sex, birth_date, disappeared_on, latent_category``
   (``person_type`` child = under 18 on ``disappeared_on``). ``category`` is
   what a pipeline with perfect linkage must decide from the delivered evidence under
-  DOMAIN.md's rules (the project's own tables ``rules/category_map.csv`` and
-  ``rules/source_authority.csv``); empty when every piece of the person's evidence was
+  the rules of docs/domain.md (the project's own tables in ``include/ridni/rules/``, applied by
+  this module's own code); empty when every piece of the person's evidence was
   withdrawn. ``latent_category`` is what truly was the case that night, known or not.
 - ``counts.json``: expected counts per category, per headline group, per person type,
   and the rows delivered per source.
@@ -28,7 +28,7 @@ from ridni.synth.population import STATES, TYPES, Population, day
 from ridni.synth.sources import SOURCE_IDS, Table
 
 CATEGORIES = STATES
-# DOMAIN.md: the groups headquarters reads first, in this order (None: the ICRC flag among the group above).
+# docs/domain.md: the groups headquarters reads first, in this order (None: the ICRC flag among the group above).
 HEADLINE = [
     ("all missing", ["missing"]),
     ("confirmed captive servicemembers", ["captive_pow"]),
