@@ -31,6 +31,8 @@ DECISION_COLUMNS = [
 # a date's best-ranked records that disagree: the first in decision order (lead) and the first it disagrees with
 CONFLICT_SIDES = ["lead_source_id", "lead_record_key", "rival_source_id", "rival_record_key"]
 ICRC = "icrc_confirmations"
+WORKING_COLUMNS = ["person_id", "source_id", "record_key", "situation", "generic", "category", "effective_date",
+                   "authority", "person_type"]
 DAY = ["person_id", "effective_date"]
 # a person's evidence in decision order: latest first, then the more authoritative, then a stable order
 ORDER = ["person_id", "effective_date", "authority", "source_id", "record_key"]
@@ -69,19 +71,26 @@ def supports(evidence: pd.DataFrame, category: pd.Series) -> pd.Series:
 
 
 def _days(rows: pd.DataFrame, value: str) -> pd.DataFrame:
-    """Per (person, date), oldest first: the ``value`` and record (``lead_*``) of the first of the date's
-    best-ranked rows in decision order; ``disagree`` when another of those rows has another value
-    (``rival_*``: the first such row); ``first_day``: the person's first date."""
-    rows = rows.sort_values(ORDER, ascending=ASCENDING)
-    best = rows[rows["authority"] == rows.groupby(DAY)["authority"].transform("min")]
-    lead = best.drop_duplicates(DAY)
-    others = best.merge(lead[[*DAY, value]], on=DAY, suffixes=("", "_lead"))
-    rival = others[others[value] != others[f"{value}_lead"]].sort_values(ORDER, ascending=ASCENDING)
-    rival = rival.drop_duplicates(DAY)[[*DAY, "source_id", "record_key"]]
-    days = lead[[*DAY, "authority", value, "source_id", "record_key"]].rename(
+    """Per (person, date) of ``rows`` (given in decision order), oldest first: the ``value`` and record
+    (``lead_*``) of the date's first row, one of its best rank; ``disagree`` when another best-ranked row
+    of the date has another value (``rival_*``: the first such row); ``mixed`` when any row of the date
+    has another value; ``first_day``: the person's first date."""
+    new_day = (rows["person_id"].ne(rows["person_id"].shift()) | rows["effective_date"].ne(
+        rows["effective_date"].shift())).to_numpy()
+    day = pd.Series(np.cumsum(new_day), index=rows.index)
+    lead_value = rows[value].where(new_day).ffill()
+    lead_rank = rows["authority"].where(new_day).ffill()
+    other = rows[rows[value] != lead_value]
+    rival = other[other["authority"] == lead_rank[other.index]]
+    rival = rival.set_index(day[rival.index])
+    rival = rival[~rival.index.duplicated()]
+    days = rows.loc[new_day, [*DAY, "authority", value, "source_id", "record_key"]].rename(
         columns={"source_id": "lead_source_id", "record_key": "lead_record_key"})
-    days = days.merge(rival.rename(columns={"source_id": "rival_source_id", "record_key": "rival_record_key"}),
-                      on=DAY, how="left").sort_values(DAY, ignore_index=True)
+    number = day[new_day].to_numpy()
+    days["rival_source_id"] = rival["source_id"].reindex(number).to_numpy()
+    days["rival_record_key"] = rival["record_key"].reindex(number).to_numpy()
+    days["mixed"] = np.isin(number, day[other.index].to_numpy())
+    days = days.iloc[::-1].reset_index(drop=True)  # oldest first within each person
     days["disagree"] = days["rival_source_id"].notna()
     days["first_day"] = ~days["person_id"].duplicated()
     # until a disagreement is resolved below, each date's decision rests on its lead record
@@ -111,9 +120,7 @@ def _situation_days(confirmed: pd.DataFrame) -> pd.DataFrame:
             ["situation", "source_id", "record_key"]].to_numpy()
     _carry_over_disagreements(days, days["disagree"] & ~days["first_day"])
     # a date's less authoritative evidence of another situation: the rank broke the tie
-    other = confirmed.merge(days[[*DAY, "situation"]], on=DAY, suffixes=("", "_best"))
-    tied = other.loc[other["situation"] != other["situation_best"], DAY].drop_duplicates()
-    days["tie_broken"] = pd.MultiIndex.from_frame(days[DAY]).isin(pd.MultiIndex.from_frame(tied))
+    days["tie_broken"] = days["mixed"] & ~days["disagree"]
     return days
 
 
@@ -154,6 +161,8 @@ def _kinds(confirmed: pd.DataFrame, days: pd.DataFrame, held: pd.Index, person_t
 
 def decide(evidence: pd.DataFrame) -> pd.DataFrame:
     """Decide every person's category from ``to_evidence`` rows (the rules of decision_rules.csv)."""
+    evidence = evidence[WORKING_COLUMNS]
+    evidence = evidence.sort_values(ORDER, ascending=ASCENDING, ignore_index=True)  # every step keeps this order
     person_type = evidence.drop_duplicates("person_id").set_index("person_id")["person_type"]
     confirmed = evidence[evidence["situation"] != MISSING]
     days = _situation_days(confirmed) if not confirmed.empty else None
@@ -185,7 +194,7 @@ def decide(evidence: pd.DataFrame) -> pd.DataFrame:
     else:
         decided = pd.DataFrame(columns=[c for c in DECISION_COLUMNS if c not in ("needs_review", "icrc_confirmed")])
 
-    unconfirmed = evidence[~evidence["person_id"].isin(decided["person_id"])].sort_values(ORDER, ascending=ASCENDING)
+    unconfirmed = evidence[~evidence["person_id"].isin(decided["person_id"])]
     missing = unconfirmed.drop_duplicates("person_id")[["person_id", "source_id", "record_key", "effective_date"]]
     missing = missing.assign(category=MISSING, situation=MISSING, rule="missing_by_default", review=None)
     out = pd.concat([decided, missing], ignore_index=True)
