@@ -145,8 +145,9 @@ def _change_log(conn, night: dt.date, dag_run_id: str | None) -> pd.DataFrame:
 
 # Per source and category: the source's own count, and the warehouse's count for the same persons by
 # their decided category; disagreeing: persons whose decided category this evidence does not support
-# (generic "held" evidence supports every kind of held). The decision keeps each person's part (core.reconciliation_person, one row per
-# source and category its evidence gives, for the night it decided last): here it is only added up.
+# (generic "held" evidence supports every kind of held). The decision keeps each person's part
+# (core.reconciliation_person, one row per source and category its evidence gives, for the night it
+# decided last): here it is only added up.
 RECONCILIATION = """
     WITH by_source AS (
         SELECT source_id, category, count(*) AS source_count,
