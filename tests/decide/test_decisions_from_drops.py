@@ -1,10 +1,13 @@
-"""Generic confirmations ("held", without saying how) arrive in the drops beside specific ones, night to night.
+"""Decisions from evidence as agencies send it, night to night: generic confirmations beside specific ones,
+and conflicts of equal weight, counted in the marts, shown on the page and by ``ridni explain``.
 
 Two nights of generated drops; before the second night is loaded, rows are added to its files as an agency
-would send them: the SBU Joint Centre's register lists person A (whose kind the Ombudsman named on an
-earlier date) as detained now; the SBU register and the MIA register (status 40) confirm person B held on
-the very date the Ombudsman named B's kind. Links are the generator's true ones (the decision is under
-test, not the linkage).
+would send them, for four civilians whose kind the Ombudsman named (on the latest date of their evidence):
+- A: the SBU Joint Centre's register lists A as detained, later;
+- B: the SBU register and the MIA register (status 40) confirm B held on the very date the Ombudsman did;
+- C: the Ombudsman sends a second case for C, another kind of held on the same date (kinds disagree);
+- D: the Ombudsman sends a second case for D, released on the same date (situations disagree).
+Links are the generator's true ones (the decision is under test, not the linkage).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from ridni.synth import generate
 START = dt.date(2026, 11, 1)
 SECOND = START + dt.timedelta(days=1)
 KINDS = ("enforced_disappearance", "illegally_convicted")
+CIVILIANS_HELD = ("civilian_detained", "enforced_disappearance", "illegally_convicted")
 
 
 def _update_manifest(path: Path, added: int) -> None:
@@ -64,6 +68,17 @@ def _add_to_mia_register(folder: Path, rows: list[dict]) -> None:
     _update_manifest(path, len(rows))
 
 
+def _add_to_ombudsman(folder: Path, rows: list[dict]) -> None:
+    path = folder / "civilians.csv"
+    text = path.read_text(encoding="utf-8")
+    header = next(csv.reader(io.StringIO(text)))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(
+        [[row.get("ombudsman_status" if h == "category" else h, "") for h in header] for row in rows])
+    path.write_text(text + out.getvalue(), encoding="utf-8")
+    _update_manifest(path, len(rows))
+
+
 def _link_as_truth(engine, truth_dir: Path, night: dt.date, extra: dict[tuple[str, str], int]) -> None:
     truth = pd.read_csv(truth_dir / night.isoformat() / "records.csv", dtype=str)
     truth["person_id"] = truth["person_id"].str[1:].astype(int) + 1
@@ -90,7 +105,7 @@ def _status(engine, person_id: int, night: dt.date) -> dict:
 
 @pytest.fixture(scope="module")
 def two_nights(tmp_path_factory, make_database):
-    """Night 1 as generated; night 2 with the added generic confirmations of persons A and B."""
+    """Night 1 as generated; night 2 with the rows added for persons A to D (see the module's doc)."""
     out = tmp_path_factory.mktemp("generic")
     url = make_database()
     db.upgrade(url)
@@ -117,8 +132,8 @@ def two_nights(tmp_path_factory, make_database):
         ombudsman = pd.read_csv(out / "landing" / "ombudsman" / SECOND.isoformat() / "civilians.csv", dtype=str)
         ombudsman = ombudsman.rename(columns={"category": "ombudsman_status"})
         named = named.merge(ombudsman, left_on="kind_record_key", right_on="case_no")
-        assert len(named) >= 2, "the generated population has two civilians the Ombudsman names"
-        a, b = named.iloc[0], named.iloc[1]
+        assert len(named) >= 4, "the generated population has four civilians the Ombudsman names"
+        a, b, c, d = (named.iloc[i] for i in range(4))
         persons = pd.read_csv(synth.truth / START.isoformat() / "persons.csv", dtype=str)
         persons = persons.set_index(persons["person_id"].str[1:].astype(int) + 1)
 
@@ -139,14 +154,21 @@ def two_nights(tmp_path_factory, make_database):
             "sex": persons.at[b.person_id, "sex"], "person_group": "2", "status_code": "40",
             "status_date": b_confirmed.isoformat(), "region": persons.at[b.person_id, "region"]}])
 
+        other_kind = {"enforced_disappearance": "illegally_convicted", "illegally_convicted": "enforced_disappearance"}
+        _add_to_ombudsman(landing / "ombudsman" / SECOND.isoformat(), [
+            {**c.to_dict(), "case_no": "OMB-TEST-C", "ombudsman_status": other_kind[c.category]},
+            {**d.to_dict(), "case_no": "OMB-TEST-D", "ombudsman_status": "released"}])
+
         reports = {r.source_id: r for r in ingest_night(engine, SECOND)}
-        assert reports["sbu_jc"].rows_quarantined == 0 and reports["mvs_register"].rows_quarantined == 0
+        assert all(reports[s].rows_quarantined == 0 for s in ("sbu_jc", "mvs_register", "ombudsman"))
         _link_as_truth(engine, synth.truth, SECOND, {
-            ("sbu_jc", "ТЕСТ-A-1"): int(a.person_id), ("sbu_jc", "ТЕСТ-B-1"): int(b.person_id)}
-            | {("mvs_register", "09990001"): int(b.person_id)})
+            ("sbu_jc", "ТЕСТ-A-1"): int(a.person_id), ("sbu_jc", "ТЕСТ-B-1"): int(b.person_id),
+            ("mvs_register", "09990001"): int(b.person_id), ("ombudsman", "OMB-TEST-C"): int(c.person_id),
+            ("ombudsman", "OMB-TEST-D"): int(d.person_id)})
         decide_night(engine, SECOND)
         build_marts(engine, SECOND, threshold=5)
-        yield {"engine": engine, "a": a, "b": b, "truth": synth.counts}
+        mp.setenv("RIDNI_WAREHOUSE_URL", url)
+        yield {"engine": engine, "a": a, "b": b, "c": c, "d": d, "truth": synth.counts}
     engine.dispose()
 
 
@@ -184,3 +206,60 @@ def test_a_person_confirmed_held_by_three_agencies_on_one_date_is_counted_held(t
     truth = two_nights["truth"][SECOND]["headline"]
     for group in ("all missing", "confirmed civilians held"):
         assert headline[group] == truth[group], group
+
+
+def test_two_kinds_of_one_date_count_held_and_the_kind_waits_for_review(two_nights):
+    engine, c = two_nights["engine"], two_nights["c"]
+    status = _status(engine, int(c.person_id), SECOND)
+    assert status["situation"] == "held" and status["category"] in CIVILIANS_HELD
+    assert (status["kind_rule"], status["review"]) == ("kind_conflict_to_review", "kind")
+    assert {status["conflict_lead_record_key"], status["conflict_rival_record_key"]} == {c.case_no, "OMB-TEST-C"}
+
+
+def test_two_situations_of_one_date_keep_the_previous_decision_and_wait_for_review(two_nights):
+    engine, d = two_nights["engine"], two_nights["d"]
+    before, after = _status(engine, int(d.person_id), START), _status(engine, int(d.person_id), SECOND)
+    # never back to missing: the person stays held (earlier held evidence, or held preferred with none)
+    assert after["situation"] == "held" and after["category"] == before["category"] == d.category
+    assert after["rule"] in ("situation_conflict_previous_stands", "situation_conflict_no_earlier_decision")
+    assert after["review"] == "situation"
+    assert {after["conflict_lead_record_key"], after["conflict_rival_record_key"]} == {d.case_no, "OMB-TEST-D"}
+
+
+def test_the_marts_and_the_page_count_who_waits_for_which_review(two_nights):
+    from ridni.web.data import load_night
+    from ridni.web.page import render_page
+
+    engine = two_nights["engine"]
+    build_marts(engine, SECOND, threshold=0)  # C and D alone: below the publication threshold otherwise
+    with engine.connect() as conn:
+        review = {r.grp: (r.kind_review, r.situation_review) for r in conn.execute(sa.text(
+            "SELECT grp, kind_review, situation_review FROM marts.headline WHERE night = :n"), {"n": SECOND})}
+        conflicts = conn.execute(sa.text("SELECT category_conflicts FROM marts.review_queue_size WHERE night = :n"),
+                                 {"n": SECOND}).scalar()
+    assert review["confirmed civilians held"] == (1, 1)
+    assert review["all missing"] == review["deported children"] == (0, 0)
+    assert conflicts == 2
+    page = render_page(load_night(engine, SECOND), docs_link=lambda *_: None)
+    row = page.split('<table class="review-by-group">')[1].split('data-group="confirmed civilians held"')[1]
+    assert row.split("</tr>")[0].count('<td class="num">1</td>') == 2
+
+    build_marts(engine, SECOND, threshold=5)  # published: a count of 1 to 4 is hidden
+    with engine.connect() as conn:
+        hidden = conn.execute(sa.text("SELECT kind_review, situation_review FROM marts.headline "
+                                      "WHERE night = :n AND grp = 'confirmed civilians held'"), {"n": SECOND}).one()
+    assert tuple(hidden) == (None, None)
+
+
+def test_explain_shows_the_rule_and_the_record_of_the_situation_and_of_the_kind(two_nights, capsys):
+    from ridni.cli import main
+
+    a, d = two_nights["a"], two_nights["d"]
+    assert main(["explain", str(int(a.person_id))]) == 0
+    text = capsys.readouterr().out
+    assert "situation held: rule latest_confirmation_wins, on sbu_jc record ТЕСТ-A-1 (detained" in text
+    assert f"kind {a.category}: rule generic_keeps_known_kind, on ombudsman record {a.case_no} ({a.category}" in text
+    assert "REVIEW" not in text
+    assert main(["explain", str(int(d.person_id))]) == 0
+    text = capsys.readouterr().out
+    assert "ON THE REVIEW LIST: its situation" in text and "OMB-TEST-D (released)" in text

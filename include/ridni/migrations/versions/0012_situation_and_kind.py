@@ -20,6 +20,15 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
+# core.person_explanation: a person's current status beside every linked record and its evidence
+EXPLAINED = """
+    FROM core.person_status s
+    JOIN core.person_link l ON l.person_id = s.person_id
+    JOIN core.source_record r ON r.source_id = l.source_id AND r.record_key = l.record_key
+    LEFT JOIN core.evidence e ON e.person_id = l.person_id AND e.source_id = l.source_id
+                             AND e.record_key = l.record_key
+    WHERE s.valid_to IS NULL;
+"""
 EXPLANATION_0002 = """
     CREATE VIEW core.person_explanation AS
     SELECT s.person_id, s.category, s.person_type, s.icrc_confirmed, s.rule AS decision_rule,
@@ -29,13 +38,7 @@ EXPLANATION_0002 = """
            e.category AS evidence_category, e.effective_date, e.authority,
            (l.source_id = s.evidence_source_id AND l.record_key = s.evidence_record_key) AS decisive,
            (l.source_id = s.conflict_source_id AND l.record_key = s.conflict_record_key) AS in_conflict
-    FROM core.person_status s
-    JOIN core.person_link l ON l.person_id = s.person_id
-    JOIN core.source_record r ON r.source_id = l.source_id AND r.record_key = l.record_key
-    LEFT JOIN core.evidence e ON e.person_id = l.person_id AND e.source_id = l.source_id
-                             AND e.record_key = l.record_key
-    WHERE s.valid_to IS NULL;
-"""
+""" + EXPLAINED
 
 
 def upgrade() -> None:
@@ -76,18 +79,12 @@ def upgrade() -> None:
            l.source_id, l.record_key, l.rule AS link_rule, l.match_probability, l.explanation AS link_explanation,
            r.withdrawn_on, r.withdrawn_reason, r.status AS source_status,
            e.category AS evidence_category, e.generic, e.effective_date, e.authority,
-           (l.source_id = s.evidence_source_id AND l.record_key = s.evidence_record_key) AS decisive,
+           COALESCE(l.source_id = s.evidence_source_id AND l.record_key = s.evidence_record_key, false) AS decisive,
            COALESCE(l.source_id = s.kind_source_id AND l.record_key = s.kind_record_key, false) AS decides_kind,
            COALESCE((l.source_id = s.conflict_lead_source_id AND l.record_key = s.conflict_lead_record_key)
                     OR (l.source_id = s.conflict_rival_source_id AND l.record_key = s.conflict_rival_record_key),
                     false) AS in_conflict
-    FROM core.person_status s
-    JOIN core.person_link l ON l.person_id = s.person_id
-    JOIN core.source_record r ON r.source_id = l.source_id AND r.record_key = l.record_key
-    LEFT JOIN core.evidence e ON e.person_id = l.person_id AND e.source_id = l.source_id
-                             AND e.record_key = l.record_key
-    WHERE s.valid_to IS NULL;
-    """)
+    """ + EXPLAINED)  # noqa: S608 (our own query text)
 
 
 def downgrade() -> None:
