@@ -46,26 +46,52 @@ def _demo(args) -> int:
 
 
 def _explain(args) -> int:
-    """Why a person is in their category: the records, how each was linked, which one decided."""
+    """Why a person is in their category: the records, how each was linked, which decided the situation
+    and which the kind, and the records a review waits on."""
     import pandas as pd
     import sqlalchemy as sa
 
     url, _ = db.resolve_url()
     with db.make_engine(url).connect() as conn:
         rows = pd.read_sql(sa.text("SELECT * FROM core.person_explanation WHERE person_id = :p "
-                                   "ORDER BY decisive DESC, effective_date DESC NULLS LAST"),
+                                   "ORDER BY decisive DESC, decides_kind DESC, effective_date DESC NULLS LAST"),
                            conn, params={"p": args.person_id})
     if rows.empty:
         print(f"no current status for person {args.person_id}")
         return 1
-    head = rows.iloc[0]
-    print(f"person {args.person_id}: {head.category} ({head.person_type}), rule {head.decision_rule}, "
-          f"decided {head.decided_on}, ICRC-confirmed {head.icrc_confirmed}"
-          + (", ON THE REVIEW LIST" if head.needs_review else ""))
-    cols = ["decisive", "source_id", "record_key", "source_status", "evidence_category", "effective_date",
-            "withdrawn_on", "link_rule", "match_probability"]
-    print(rows[cols].to_string(index=False))
+    print(explanation_text(args.person_id, rows))
     return 0
+
+
+def explanation_text(person_id: int, rows) -> str:
+    """``ridni explain``'s text from the person's rows of ``core.person_explanation``."""
+    import pandas as pd
+
+    head = rows.iloc[0]
+
+    def record(flag: str) -> str:
+        hit = rows[rows[flag]]
+        if hit.empty:
+            return "no single record"
+        r = hit.iloc[0]
+        date = "" if pd.isna(r.effective_date) else f" of {r.effective_date}"
+        return f"{r.source_id} record {r.record_key} ({r.source_status}{date})"
+
+    lines = [f"person {person_id}: {head.category} ({head.person_type}), decided {head.decided_on}, "
+             f"ICRC-confirmed {head.icrc_confirmed}"]
+    lines.append(f"  situation {head.situation}: rule {head.decision_rule}, on {record('decisive')}")
+    if head.kind_rule:
+        lines.append(f"  kind {head.category}: rule {head.kind_rule}, on {record('decides_kind')}")
+    if head.review:
+        conflict = rows[rows["in_conflict"]]
+        between = " and ".join(f"{r.source_id} record {r.record_key} ({r.source_status})"
+                               for r in conflict.itertuples(index=False))
+        lines.append(f"  ON THE REVIEW LIST: its {head.review} (the records that disagree: {between})")
+    rows = rows.assign(generic=rows["generic"].map({True: "generic", False: ""}).fillna(""))
+    cols = ["decisive", "decides_kind", "in_conflict", "source_id", "record_key", "source_status",
+            "evidence_category", "generic", "effective_date", "withdrawn_on", "link_rule", "match_probability"]
+    lines.append(rows[cols].to_string(index=False))
+    return "\n".join(lines)
 
 
 def _docs(args) -> int:

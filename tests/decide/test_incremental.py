@@ -13,8 +13,8 @@ from ridni.ingest.run import ingest_night
 from ridni.linkage.run import resolve_persons
 from ridni.publish.marts import build_marts
 
-COLUMNS = ["person_id", "category", "person_type", "icrc_confirmed", "rule", "evidence_source_id",
-           "evidence_record_key", "needs_review", "valid_from"]
+COLUMNS = ["person_id", "category", "situation", "person_type", "icrc_confirmed", "rule", "evidence_source_id",
+           "evidence_record_key", "kind_rule", "kind_source_id", "kind_record_key", "review", "valid_from"]
 
 
 CURRENT = f"SELECT {', '.join(COLUMNS)} FROM core.person_status WHERE valid_to IS NULL ORDER BY person_id"  # noqa: S608

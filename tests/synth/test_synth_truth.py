@@ -96,8 +96,9 @@ def test_counts_add_up_and_persons_are_consistent(run):
                 assert p["person_type"] == "military"
             if p["category"] in ("deported_child",):
                 assert p["person_type"] == "child"
-            if p["icrc_confirmed"] == "true":
-                assert p["category"] in ("captive_pow", "civilian_detained", "deceased", "returned")
+            if p["icrc_confirmed"] == "true":  # civilian_internee says "held": it supports every kind of held
+                assert p["category"] in ("captive_pow", "civilian_detained", "enforced_disappearance",
+                                         "illegally_convicted", "deported_child", "deceased", "returned")
 
 
 def test_headline_groups_are_those_headquarters_reads():

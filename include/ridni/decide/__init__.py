@@ -1,1 +1,1 @@
-"""Deciding each person's category from the evidence of their linked source records (DOMAIN.md)."""
+"""Deciding each person's category from the evidence of their linked source records (docs/domain.md)."""

@@ -1,86 +1,213 @@
 """The decision, set-based over all persons at once (pandas), following ``rules/decision_rules.csv``.
 
 Input: one evidence row per (person, source record) that still stands.
-Output: one decision per person, naming the rule and the record that decided it.
+Output: one decision per person: the situation, with the rule and record that decided it; inside "held"
+the kind, with the rule and record that decided it; and the review the person waits for, if any.
+
+Each date of a person's confirmed evidence has a situation: that of the date's most authoritative
+evidence. Where evidence of the date's best rank disagrees, the date keeps the situation of the date
+before it (the previous decision stands) or, on the person's first confirmed date, takes the one
+``situations.csv`` prefers. The person's situation is that of their last date. Inside "held", the kind
+comes from the held evidence of the dates since the person last had another situation (the episode):
+each date's best-ranked specific evidence names it; where two kinds disagree there, the kind known before
+stands; with no specific evidence at all, the person type gives it (``categories.csv``).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from ridni.decide.rules import HELD, WITHDRAWN, category_map, source_authority
+from ridni.decide import rules
+from ridni.decide.rules import HELD, MISSING, WITHDRAWN
 
 EVIDENCE_COLUMNS = ["person_id", "source_id", "record_key", "status", "effective_date", "withdrawn", "person_type"]
 DECISION_COLUMNS = [
-    "person_id", "category", "rule", "source_id", "record_key", "effective_date", "needs_review",
-    "conflict_source_id", "conflict_record_key",
+    "person_id", "category", "situation", "rule", "source_id", "record_key", "effective_date",
+    "kind_rule", "kind_source_id", "kind_record_key", "kind_date", "review", "needs_review",
+    "conflict_lead_source_id", "conflict_lead_record_key", "conflict_rival_source_id", "conflict_rival_record_key",
+    "icrc_confirmed",
 ]
+# a date's best-ranked records that disagree: the first in decision order (lead) and the first it disagrees with
+CONFLICT_SIDES = ["lead_source_id", "lead_record_key", "rival_source_id", "rival_record_key"]
+ICRC = "icrc_confirmations"
+WORKING_COLUMNS = ["person_id", "source_id", "record_key", "situation", "generic", "category", "effective_date",
+                   "authority", "person_type"]
+DAY = ["person_id", "effective_date"]
+# a person's evidence in decision order: latest first, then the more authoritative, then a stable order
+ORDER = ["person_id", "effective_date", "authority", "source_id", "record_key"]
+ASCENDING = [True, False, True, True, True]
+# what a date's decision rests on, carried to a later date whose evidence disagrees
+CARRIED = ["decided", "source_id", "record_key", "decided_on"]
 
 
 def to_evidence(records: pd.DataFrame) -> pd.DataFrame:
-    """Map each linked record's source status to a warehouse category (category_map.csv).
+    """Map each linked record's source status to its situation and category (category_map.csv).
 
-    ``records`` has EVIDENCE_COLUMNS; ``person_type`` is the person's derived type.
+    ``records`` has EVIDENCE_COLUMNS; ``person_type`` is the person's derived type. Generic evidence
+    (``generic``: it says only "held") carries the kind it gives on its own, by person type.
     Records that are withdrawn, or whose status withdraws (not_confirmed), yield no evidence.
     """
-    merged = records.merge(category_map(), on=["source_id", "status"], how="left", validate="many_to_one")
-    unmapped = merged["category"].isna()
+    merged = records.merge(rules.category_map(), on=["source_id", "status"], how="left", validate="many_to_one")
+    unmapped = merged["situation"].isna()
     if unmapped.any():
         pairs = merged.loc[unmapped, ["source_id", "status"]].drop_duplicates().to_records(index=False)
         raise ValueError(f"no category for source status: {sorted(map(tuple, pairs))}")
-    held = merged["category"] == HELD
-    merged.loc[held, "category"] = merged.loc[held, "person_type"].map(
-        lambda t: "captive_pow" if t == "military" else "civilian_detained"
-    )
-    standing = ~merged["withdrawn"].astype(bool) & (merged["category"] != WITHDRAWN)
+    standing = ~merged["withdrawn"].astype(bool) & (merged["situation"] != WITHDRAWN)
     out = merged[standing].copy()
-    out["authority"] = out["source_id"].map(source_authority()).astype(int)
+    out["generic"] = out["generic"].astype(bool)
+    out.loc[out["generic"], "category"] = out.loc[out["generic"], "person_type"].map(rules.held_kind_for())
+    out["authority"] = out["source_id"].map(rules.source_authority()).astype(int)
     out["effective_date"] = pd.to_datetime(out["effective_date"])
     return out
 
 
-def decide(evidence: pd.DataFrame, previous: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Decide every person's category from ``to_evidence`` rows; ``previous`` (person_id, category) is
-    yesterday's decision, kept when confirmations of equal weight conflict."""
-    confirmed = evidence[evidence["category"] != "missing"].sort_values(
-        ["person_id", "effective_date", "authority", "source_id", "record_key"],
-        ascending=[True, False, True, True, True],
-    )
-    top = confirmed.drop_duplicates("person_id", keep="first").set_index("person_id")
-    # the runner-up with the same date and rank but another category is a conflict
-    same_weight = confirmed.join(top[["effective_date", "authority", "category"]], on="person_id", rsuffix="_top")
-    rivals = same_weight[
-        (same_weight["effective_date"] == same_weight["effective_date_top"])
-        & (same_weight["authority"] == same_weight["authority_top"])
-        & (same_weight["category"] != same_weight["category_top"])
-    ].drop_duplicates("person_id").set_index("person_id")
-    # runner-up on the same date but less authoritative: the tie was broken by authority
-    tied = same_weight[
-        (same_weight["effective_date"] == same_weight["effective_date_top"])
-        & (same_weight["authority"] > same_weight["authority_top"])
-        & (same_weight["category"] != same_weight["category_top"])
-    ]["person_id"].unique()
+def supports(evidence: pd.DataFrame, category: pd.Series) -> pd.Series:
+    """Whether each evidence row supports the ``category`` beside it: specific evidence its own category,
+    generic evidence any kind of held (it confirms the situation and never contradicts a kind)."""
+    held = category.map(rules.SITUATION_OF).eq(HELD).to_numpy()
+    specific_match = evidence["category"].to_numpy() == category.to_numpy()
+    return pd.Series(np.where(evidence["generic"].to_numpy(), held, specific_match), index=evidence.index)
 
-    decided = top.reset_index()[["person_id", "category", "source_id", "record_key", "effective_date"]]
-    decided["rule"] = "latest_confirmation_wins"
-    decided.loc[decided["person_id"].isin(tied), "rule"] = "authority_breaks_tie"
-    decided["needs_review"] = decided["person_id"].isin(rivals.index)
-    decided["conflict_source_id"] = decided["person_id"].map(rivals["source_id"])
-    decided["conflict_record_key"] = decided["person_id"].map(rivals["record_key"])
-    if decided["needs_review"].any():
-        prev = (previous.set_index("person_id")["category"] if previous is not None and not previous.empty
-                else pd.Series(dtype=str))
-        review = decided["needs_review"]
-        decided.loc[review, "category"] = decided.loc[review, "person_id"].map(prev).fillna("missing")
-        decided.loc[review, "rule"] = "equal_weight_conflict_to_review"
 
-    unconfirmed = evidence[~evidence["person_id"].isin(decided["person_id"])].sort_values(
-        ["person_id", "effective_date", "authority", "source_id", "record_key"],
-        ascending=[True, False, True, True, True],
-    ).drop_duplicates("person_id", keep="first")
-    missing = unconfirmed[["person_id", "source_id", "record_key", "effective_date"]].assign(
-        category="missing", rule="missing_by_default", needs_review=False,
-        conflict_source_id=None, conflict_record_key=None,
-    )
-    out = pd.concat([decided, missing], ignore_index=True)[DECISION_COLUMNS]
-    return out.sort_values("person_id", ignore_index=True)
+def _days(rows: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Per (person, date) of ``rows`` (given in decision order), oldest first: the ``value`` and record
+    (``lead_*``) of the date's first row, one of its best rank; ``disagree`` when another best-ranked row
+    of the date has another value (``rival_*``: the first such row); ``mixed`` when any row of the date
+    has another value; ``first_day``: the person's first date."""
+    new_day = (rows["person_id"].ne(rows["person_id"].shift()) | rows["effective_date"].ne(
+        rows["effective_date"].shift())).to_numpy()
+    day = pd.Series(np.cumsum(new_day), index=rows.index)
+    lead_value = rows[value].where(new_day).ffill()
+    lead_rank = rows["authority"].where(new_day).ffill()
+    other = rows[rows[value] != lead_value]
+    rival = other[other["authority"] == lead_rank[other.index]]
+    rival = rival.set_index(day[rival.index])
+    rival = rival[~rival.index.duplicated()]
+    days = rows.loc[new_day, [*DAY, "authority", value, "source_id", "record_key"]].rename(
+        columns={"source_id": "lead_source_id", "record_key": "lead_record_key"})
+    number = day[new_day].to_numpy()
+    days["rival_source_id"] = rival["source_id"].reindex(number).to_numpy()
+    days["rival_record_key"] = rival["record_key"].reindex(number).to_numpy()
+    days["mixed"] = np.isin(number, day[other.index].to_numpy())
+    days = days.iloc[::-1].reset_index(drop=True)  # oldest first within each person
+    days["disagree"] = days["rival_source_id"].notna()
+    days["first_day"] = ~days["person_id"].duplicated()
+    # until a disagreement is resolved below, each date's decision rests on its lead record
+    days["decided"] = days[value]
+    days["source_id"], days["record_key"] = days["lead_source_id"], days["lead_record_key"]
+    days["decided_on"] = days["effective_date"]
+    return days
+
+
+def _carry_over_disagreements(days: pd.DataFrame, disputed: pd.Series) -> None:
+    """A disputed date keeps the decision (and its record) of the person's date before it."""
+    for col in CARRIED:
+        days[col] = days[col].mask(disputed)
+    days[CARRIED] = days.groupby("person_id")[CARRIED].ffill()
+
+
+def _situation_days(confirmed: pd.DataFrame) -> pd.DataFrame:
+    """Per (person, date) of confirmed evidence, oldest first: the situation decided as of that date."""
+    days = _days(confirmed, "situation")
+    opening = days["disagree"] & days["first_day"]
+    if opening.any():  # nothing came before: the preferred of the situations that disagree, its first record
+        candidates = confirmed.merge(days.loc[opening, [*DAY, "authority"]], on=[*DAY, "authority"])
+        candidates = candidates.assign(preference=candidates["situation"].map(rules.conflict_preference()))
+        chosen = candidates.sort_values([*DAY, "preference", "source_id", "record_key"]).drop_duplicates(DAY)
+        chosen = days.loc[opening, DAY].merge(chosen, on=DAY, how="left")
+        days.loc[opening, ["decided", "source_id", "record_key"]] = chosen[
+            ["situation", "source_id", "record_key"]].to_numpy()
+    _carry_over_disagreements(days, days["disagree"] & ~days["first_day"])
+    # a date's less authoritative evidence of another situation: the rank broke the tie
+    days["tie_broken"] = days["mixed"] & ~days["disagree"]
+    return days
+
+
+def _kinds(confirmed: pd.DataFrame, days: pd.DataFrame, held: pd.Index, person_type: pd.Series) -> pd.DataFrame:
+    """For the persons ``held`` now: the kind of the current held episode, its rule and record, and the
+    two records when the kind waits for a review."""
+    out = pd.DataFrame(index=held)
+    out["kind"] = person_type.reindex(held).map(rules.held_kind_for())
+    out["kind_rule"] = "held_kind_by_person_type"
+    out["kind_review"] = False
+    for col in ("kind_source_id", "kind_record_key", "kind_date", *CONFLICT_SIDES):
+        out[col] = None
+    # the episode: dates after the last one on which the person had another situation
+    left_held = days[days["person_id"].isin(held) & (days["decided"] != HELD)].groupby("person_id")[
+        "effective_date"].max()
+    rows = confirmed[confirmed["person_id"].isin(held) & (confirmed["situation"] == HELD)]
+    rows = rows.join(left_held.rename("left_held"), on="person_id")
+    episode = rows[rows["left_held"].isna() | (rows["effective_date"] > rows["left_held"])]
+    specific = episode[~episode["generic"]]
+    if specific.empty:
+        return out
+    kinds = _days(specific, "category")
+    _carry_over_disagreements(kinds, kinds["disagree"])
+    last = kinds.drop_duplicates("person_id", keep="last").set_index("person_id")
+    named = last[last["decided"].notna()]  # else: every specific date disagreed, the person type decides
+    out.loc[named.index, "kind"] = named["decided"]
+    out.loc[named.index, ["kind_source_id", "kind_record_key", "kind_date"]] = named[
+        ["source_id", "record_key", "decided_on"]].to_numpy()
+    generic_since = episode[episode["generic"]].groupby("person_id")["effective_date"].max().reindex(named.index)
+    out.loc[named.index, "kind_rule"] = np.where(generic_since > named["effective_date"],
+                                                 "generic_keeps_known_kind", "latest_specific_kind")
+    disputed = last[last["disagree"]]
+    out.loc[disputed.index, "kind_rule"] = "kind_conflict_to_review"
+    out.loc[disputed.index, "kind_review"] = True
+    out.loc[disputed.index, CONFLICT_SIDES] = disputed[CONFLICT_SIDES].to_numpy()
+    return out
+
+
+def decide(evidence: pd.DataFrame) -> pd.DataFrame:
+    """Decide every person's category from ``to_evidence`` rows (the rules of decision_rules.csv)."""
+    evidence = evidence[WORKING_COLUMNS]
+    evidence = evidence.sort_values(ORDER, ascending=ASCENDING, ignore_index=True)  # every step keeps this order
+    person_type = evidence.drop_duplicates("person_id").set_index("person_id")["person_type"]
+    confirmed = evidence[evidence["situation"] != MISSING]
+    days = _situation_days(confirmed) if not confirmed.empty else None
+    if days is not None:
+        last = days.drop_duplicates("person_id", keep="last").set_index("person_id")
+        disagree = last["disagree"]
+        decided = pd.DataFrame({
+            "situation": last["decided"], "source_id": last["source_id"], "record_key": last["record_key"],
+            "effective_date": last["decided_on"],
+            "rule": np.select(
+                [disagree & last["first_day"], disagree, last["tie_broken"]],
+                ["situation_conflict_no_earlier_decision", "situation_conflict_previous_stands",
+                 "authority_breaks_tie"], "latest_confirmation_wins"),
+            "review": np.where(disagree, "situation", None),
+        }, index=last.index)
+        for side in CONFLICT_SIDES:  # the two records that disagree
+            decided[f"conflict_{side}"] = last[side].where(disagree)
+        held = decided.index[decided["situation"] == HELD]
+        kinds = _kinds(confirmed, days, held, person_type)
+        decided["category"] = decided["situation"]
+        decided.loc[held, "category"] = kinds["kind"]
+        for col in ("kind_rule", "kind_source_id", "kind_record_key", "kind_date"):
+            decided[col] = kinds[col].reindex(decided.index)
+        kind_review = kinds.index[kinds["kind_review"]].difference(decided.index[disagree])
+        decided.loc[kind_review, "review"] = "kind"
+        for side in CONFLICT_SIDES:
+            decided.loc[kind_review, f"conflict_{side}"] = kinds.loc[kind_review, side]
+        decided = decided.reset_index()
+    else:
+        decided = pd.DataFrame(columns=[c for c in DECISION_COLUMNS if c not in ("needs_review", "icrc_confirmed")])
+
+    unconfirmed = evidence[~evidence["person_id"].isin(decided["person_id"])]
+    missing = unconfirmed.drop_duplicates("person_id")[["person_id", "source_id", "record_key", "effective_date"]]
+    missing = missing.assign(category=MISSING, situation=MISSING, rule="missing_by_default", review=None)
+    out = pd.concat([decided, missing], ignore_index=True)
+    out["person_id"] = out["person_id"].astype(evidence["person_id"].dtype)
+    out["needs_review"] = out["review"].notna()
+    optional = [c for c in DECISION_COLUMNS if c.startswith(("kind_", "conflict_", "review"))]
+    out[optional] = out[optional].astype(object).where(out[optional].notna(), None)
+    out["icrc_confirmed"] = out["person_id"].isin(_icrc_confirmed(evidence, out))
+    return out[DECISION_COLUMNS].sort_values("person_id", ignore_index=True)
+
+
+def _icrc_confirmed(evidence: pd.DataFrame, decisions: pd.DataFrame) -> pd.Index:
+    """Persons with an ICRC record that supports their decided category."""
+    icrc = evidence[evidence["source_id"] == ICRC]
+    category = icrc["person_id"].map(decisions.set_index("person_id")["category"])
+    return pd.Index(icrc.loc[supports(icrc, category), "person_id"].unique())

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ridni.db import copy_frame, indexes_after_load, read_text_frame
-from ridni.decide.engine import decide, to_evidence
+from ridni.decide.engine import decide, supports, to_evidence
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,15 @@ def _records_as_of(conn: Connection, night: dt.date, incremental: bool) -> pd.Da
 
 
 STATUS_COLUMNS = [
-    "person_id", "valid_from", "category", "person_type", "icrc_confirmed", "region", "sex", "birth_year",
-    "rule", "evidence_source_id", "evidence_record_key", "effective_date", "needs_review",
-    "conflict_source_id", "conflict_record_key", "dag_run_id",
+    "person_id", "valid_from", "category", "situation", "person_type", "icrc_confirmed", "region", "sex",
+    "birth_year", "rule", "evidence_source_id", "evidence_record_key", "effective_date",
+    "kind_rule", "kind_source_id", "kind_record_key", "kind_date", "needs_review", "review",
+    "conflict_lead_source_id", "conflict_lead_record_key", "conflict_rival_source_id", "conflict_rival_record_key",
+    "dag_run_id",
 ]
 # A change in any of these opens a new version of the person's status.
 TRACKED = ["category", "person_type", "icrc_confirmed", "region", "sex", "birth_year", "rule",
-           "evidence_source_id", "evidence_record_key", "needs_review"]
+           "evidence_source_id", "evidence_record_key", "kind_rule", "kind_source_id", "kind_record_key", "review"]
 
 
 def _year(birth: pd.Series) -> pd.Series:
@@ -141,17 +143,19 @@ def decide_night(engine: Engine, night: dt.date, dag_run_id: str | None = None, 
     return result
 
 
-RECONCILIATION_COLUMNS = ["person_id", "source_id", "category", "decided", "sources", "first_of_source"]
+RECONCILIATION_COLUMNS = ["person_id", "source_id", "category", "decided", "sources", "first_of_source", "supports"]
 
 
 def _reconciliation_rows(evidence: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
     """Each decided person's part of the reconciliation: one row per source and category its evidence
-    gives, with its decided category and number of sources (the marts sum these rows)."""
-    per = evidence[["person_id", "source_id", "category"]].drop_duplicates()
-    per = per.sort_values(["person_id", "source_id", "category"])
+    gives, with its decided category, whether that evidence supports it (generic evidence supports any
+    held kind) and the person's number of sources (the marts sum these rows)."""
     decided = status.drop_duplicates("person_id").set_index("person_id")["category"]
-    return per.assign(decided=per["person_id"].map(decided),
-                      sources=per["person_id"].map(per.groupby("person_id")["source_id"].nunique()),
+    ev = evidence.assign(decided=evidence["person_id"].map(decided))
+    ev["supports"] = supports(ev, ev["decided"])
+    per = ev.groupby(["person_id", "source_id", "category"], as_index=False).agg(
+        decided=("decided", "first"), supports=("supports", "any"))
+    return per.assign(sources=per["person_id"].map(per.groupby("person_id")["source_id"].nunique()),
                       first_of_source=~per.duplicated(["person_id", "source_id"]))
 
 
@@ -163,27 +167,25 @@ def _decide(conn: Connection, night: dt.date, dag_run_id: str | None, records: p
         columns=["person_type", "sex", "region", "birth_year"])
     records = records.join(profiles[["person_type"]], on="person_id")
     evidence = to_evidence(records) if not records.empty else pd.DataFrame(
-        columns=["person_id", "source_id", "record_key", "category", "effective_date", "authority"])
-    decisions = decide(evidence, previous[["person_id", "category"]])
+        columns=["person_id", "source_id", "record_key", "situation", "category", "generic", "effective_date",
+                 "authority", "person_type"])
+    decisions = decide(evidence)
     # persons whose every record was withdrawn have no standing evidence: no category
     gone = profiles.index.difference(decisions["person_id"])
     # persons left without any record (merged into another, or every record moved away): no category
     emptied = pd.Index(previous.loc[previous["category"].notna(), "person_id"]).difference(profiles.index)
-    extra = [pd.DataFrame({"person_id": ids, "category": None, "rule": rule, "needs_review": False})
+    extra = [pd.DataFrame({"person_id": ids, "category": None, "rule": rule, "needs_review": False,
+                           "icrc_confirmed": False})
              for ids, rule in ((gone, "all_evidence_withdrawn"), (emptied, "no_linked_records")) if len(ids)]
     if extra:
         decisions = pd.concat([decisions, *extra], ignore_index=True)
-    icrc = evidence[evidence["source_id"] == "icrc_confirmations"][["person_id", "category"]]
-    icrc_ok = set(map(tuple, icrc.to_numpy()))
-    decisions["icrc_confirmed"] = [
-        (p, c) in icrc_ok for p, c in zip(decisions["person_id"], decisions["category"], strict=True)
-    ]
     status = decisions.join(profiles, on="person_id").rename(columns={
         "source_id": "evidence_source_id", "record_key": "evidence_record_key"})
     status["valid_from"] = night
     status["dag_run_id"] = dag_run_id
     status["birth_year"] = status["birth_year"].astype("Int64")
-    status["effective_date"] = pd.to_datetime(status["effective_date"]).dt.date
+    for col in ("effective_date", "kind_date"):
+        status[col] = pd.to_datetime(status[col]).dt.date
 
     # only persons whose tracked fields changed get a new version
     merged = status.merge(previous, on="person_id", how="left", suffixes=("", "_prev"), indicator=True)
@@ -209,8 +211,8 @@ def _decide(conn: Connection, night: dt.date, dag_run_id: str | None, records: p
         conn.execute(sa.text("TRUNCATE core.evidence, core.reconciliation_person"))
     ev = evidence.assign(night=night, effective_date=pd.to_datetime(evidence["effective_date"]).dt.date)
     with indexes_after_load(conn, "core.evidence", len(ev)):
-        copy_frame(conn, "core.evidence",
-                   ["person_id", "source_id", "record_key", "category", "effective_date", "authority", "night"], ev)
+        copy_frame(conn, "core.evidence", ["person_id", "source_id", "record_key", "category", "generic",
+                                           "effective_date", "authority", "night"], ev)
     copy_frame(conn, "core.reconciliation_person", RECONCILIATION_COLUMNS, _reconciliation_rows(ev, status))
     return {"persons": len(status), "changed": int(len(new_rows)),
             "review": int(status["needs_review"].fillna(False).sum())}

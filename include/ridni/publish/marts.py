@@ -14,7 +14,7 @@ from ridni.decide.rules import CATEGORIES
 from ridni.privacy import pseudonymise
 from ridni.publish.suppression import RECONCILIATION_COUNTS, suppress
 
-# DOMAIN.md: the groups headquarters reads first, in this order.
+# docs/domain.md: the groups headquarters reads first, in this order.
 HEADLINE = [
     ("all missing", ["missing"]),
     ("confirmed captive servicemembers", ["captive_pow"]),
@@ -31,7 +31,7 @@ ON_NIGHT = "s.valid_from <= :n AND (s.valid_to IS NULL OR s.valid_to > :n) AND s
 STATUS_ON_NIGHT = f"SELECT s.* FROM core.person_status s WHERE {ON_NIGHT}"  # noqa: S608
 # The same persons, counted per combination of what the marts publish (n persons each): the database
 # does the counting, so a million persons cross the wire as some thousands of rows.
-_CELL = "category, person_type, region, sex, birth_year, icrc_confirmed, needs_review"
+_CELL = "category, person_type, region, sex, birth_year, icrc_confirmed, review"
 STATUS_CELLS = f"SELECT {_CELL}, count(*) AS n FROM core.person_status s WHERE {ON_NIGHT} GROUP BY {_CELL}"  # noqa: S608
 
 
@@ -78,18 +78,21 @@ def build_marts(engine: Engine, night: dt.date, *, threshold: int = 5, dag_run_i
         previous = dict(conn.execute(sa.text(
             "SELECT grp, count_value FROM marts.headline WHERE night = "
             "(SELECT max(night) FROM marts.headline WHERE night < :n)"), {"n": night}).all())
-        by_cat = status.groupby("category")["n"].sum()
-        held = status[status["category"].isin(CIVILIANS_HELD)]
         rows = []
         for ord_, (grp, cats) in enumerate(HEADLINE):
-            value = (int(held.loc[held["icrc_confirmed"].astype(bool), "n"].sum()) if cats is None
-                     else int(by_cat.reindex(cats).fillna(0).sum()))
-            value = value if value == 0 or value >= threshold else None
+            members = status[status["category"].isin(cats)] if cats is not None else \
+                status[status["category"].isin(CIVILIANS_HELD) & status["icrc_confirmed"].astype(bool)]
+            value, kind_review, situation_review = (
+                _publishable(int(members.loc[which, "n"].sum()), threshold)
+                for which in (slice(None), members["review"] == "kind", members["review"] == "situation"))
             prev = previous.get(grp)
             rows.append({"night": night, "ord": ord_, "grp": grp, "count_value": value, "previous_value": prev,
-                         "change": None if value is None or prev is None else value - prev})
-        copy_frame(conn, "marts.headline", ["night", "ord", "grp", "count_value", "previous_value", "change"],
-                   pd.DataFrame(rows).astype({"count_value": "Int64", "previous_value": "Int64", "change": "Int64"}))
+                         "change": None if value is None or prev is None else value - prev,
+                         "kind_review": kind_review, "situation_review": situation_review})
+        copy_frame(conn, "marts.headline", ["night", "ord", "grp", "count_value", "previous_value", "change",
+                                            "kind_review", "situation_review"],
+                   pd.DataFrame(rows).astype({c: "Int64" for c in ("count_value", "previous_value", "change",
+                                                                    "kind_review", "situation_review")}))
 
         changes = _change_log(conn, night, dag_run_id)
         changes["dag_run_id"] = [first_runs.get((p, c), r) for p, c, r in
@@ -100,14 +103,20 @@ def build_marts(engine: Engine, night: dt.date, *, threshold: int = 5, dag_run_i
         queue = conn.execute(sa.text("SELECT count(*) FROM core.review_pair WHERE decision IS NULL")).scalar()
         conn.execute(sa.text(
             "INSERT INTO marts.review_queue_size (night, linkage_pairs, category_conflicts) VALUES (:n, :q, :c)"),
-            {"n": night, "q": queue, "c": int(status.loc[status["needs_review"].astype(bool), "n"].sum())})
+            {"n": night, "q": queue, "c": int(status.loc[status["review"].notna(), "n"].sum())})
     return {"persons": int(status["n"].sum()), "changes": len(changes)}
+
+
+def _publishable(count: int, threshold: int) -> int | None:
+    """A count of persons as published: NULL from 1 to ``threshold - 1``, so nobody can be singled out."""
+    return count if count == 0 or count >= threshold else None
 
 
 def _change_log(conn, night: dt.date, dag_run_id: str | None) -> pd.DataFrame:
     moves = pd.read_sql(sa.text("""
         SELECT s.person_id, p.category AS from_category, s.category AS to_category, s.effective_date,
-               s.evidence_source_id AS evidence_source, s.evidence_record_key AS evidence_record, s.rule,
+               s.evidence_source_id AS evidence_source, s.evidence_record_key AS evidence_record,
+               concat_ws(' / ', s.rule, s.kind_rule) AS rule,  -- the situation's rule, and inside held the kind's
                p.person_id IS NULL AS is_new, w.person_id IS NOT NULL AS withdrawal
         FROM core.person_status s
         LEFT JOIN core.person_status p ON p.person_id = s.person_id AND p.valid_to = s.valid_from
@@ -135,13 +144,15 @@ def _change_log(conn, night: dt.date, dag_run_id: str | None) -> pd.DataFrame:
 
 
 # Per source and category: the source's own count, and the warehouse's count for the same persons by
-# their decided category. The decision keeps each person's part (core.reconciliation_person, one row per
-# source and category its evidence gives, for the night it decided last): here it is only added up.
+# their decided category; disagreeing: persons whose decided category this evidence does not support
+# (generic "held" evidence supports every kind of held). The decision keeps each person's part
+# (core.reconciliation_person, one row per source and category its evidence gives, for the night it
+# decided last): here it is only added up.
 RECONCILIATION = """
     WITH by_source AS (
         SELECT source_id, category, count(*) AS source_count,
                count(*) FILTER (WHERE sources = 1) AS only_in_source,
-               count(*) FILTER (WHERE category IS DISTINCT FROM decided) AS disagreeing
+               count(*) FILTER (WHERE NOT supports) AS disagreeing
         FROM core.reconciliation_person GROUP BY source_id, category
     ), warehouse AS (
         SELECT source_id, decided AS category, count(*) AS warehouse_count

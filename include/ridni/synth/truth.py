@@ -7,8 +7,8 @@
   person_type, icrc_confirmed, region, sex, birth_date, disappeared_on, latent_category``
   (``person_type`` child = under 18 on ``disappeared_on``). ``category`` is
   what a pipeline with perfect linkage must decide from the delivered evidence under
-  DOMAIN.md's rules (the project's own tables ``rules/category_map.csv`` and
-  ``rules/source_authority.csv``); empty when every piece of the person's evidence was
+  the rules of docs/domain.md (the project's own tables in ``include/ridni/rules/``, applied by
+  this module's own code); empty when every piece of the person's evidence was
   withdrawn. ``latent_category`` is what truly was the case that night, known or not.
 - ``counts.json``: expected counts per category, per headline group, per person type,
   and the rows delivered per source.
@@ -28,7 +28,7 @@ from ridni.synth.population import STATES, TYPES, Population, day
 from ridni.synth.sources import SOURCE_IDS, Table
 
 CATEGORIES = STATES
-# DOMAIN.md: the groups headquarters reads first, in this order (None: the ICRC flag among the group above).
+# docs/domain.md: the groups headquarters reads first, in this order (None: the ICRC flag among the group above).
 HEADLINE = [
     ("all missing", ["missing"]),
     ("confirmed captive servicemembers", ["captive_pow"]),
@@ -37,15 +37,20 @@ HEADLINE = [
     ("deported children", ["deported_child"]),
     ("returned", ["returned"]),
 ]
-HELD_TOKEN, WITHDRAWN_TOKEN = "{held}", "{withdrawn}"
 
 
-def _rules() -> tuple[dict[tuple[str, str], str], dict[str, int]]:
-    from ridni.decide.rules import category_map, source_authority
+def _rules() -> dict:
+    """The project's rules tables (include/ridni/rules/), read as plain data."""
+    from ridni.decide.rules import categories, category_map, conflict_preference, source_authority
 
-    cmap = category_map()
-    return dict(zip(zip(cmap["source_id"], cmap["status"], strict=True), cmap["category"], strict=True)), \
-        source_authority()
+    cmap, cats = category_map(), categories()
+    return {
+        "map": {(r.source_id, r.status): (r.situation, r.generic, r.category) for r in cmap.itertuples()},
+        "authority": source_authority(),
+        "preference": conflict_preference(),
+        "situation": dict(zip(cats["category"], cats["situation"], strict=True)),
+        "held_kind_for": {t: c for t, c in zip(cats["held_kind_for"], cats["category"], strict=True) if t},
+    }
 
 
 def delivered(table: Table, night: int, start: int) -> pd.DataFrame:
@@ -63,9 +68,10 @@ def delivered(table: Table, night: int, start: int) -> pd.DataFrame:
 
 
 def evidence(tables: dict[str, Table], pop: Population, night: int, start: int) -> pd.DataFrame:
-    """Standing evidence of the night: one row per standing record with its category."""
-    cmap, _ = _rules()
-    military = pop.ptype == 0
+    """Standing evidence of the night: one row per standing record with its situation and category
+    (generic "held" evidence: ``generic`` and the kind the person's true type gives, ``default_kind``)."""
+    rules = _rules()
+    default_kind = np.asarray([rules["held_kind_for"][t] for t in TYPES], dtype=object)[pop.ptype]
     parts = []
     for sid in SOURCE_IDS:
         t = tables[sid]
@@ -81,37 +87,103 @@ def evidence(tables: dict[str, Table], pop: Population, night: int, start: int) 
         if s.empty:
             continue
         tokens = s["token"].to_numpy(dtype=object)
-        cat = pd.Series(tokens).map({t: cmap[(sid, t)] for t in set(tokens)}).to_numpy(dtype=object)
-        held = cat == HELD_TOKEN
-        cat[held] = np.where(military[s["person_no"].to_numpy()[held]], "captive_pow", "civilian_detained")
-        parts.append(pd.DataFrame({"person_no": s["person_no"].to_numpy(), "source_id": sid,
-                                   "record_key": s["record_key"].to_numpy(), "token": s["token"].to_numpy(),
-                                   "category": cat, "e": s["e"].to_numpy()}))
+        mapped = [rules["map"][(sid, token)] for token in tokens]
+        person = s["person_no"].to_numpy()
+        generic = np.array([m[1] for m in mapped], dtype=bool)
+        category = np.where(generic, default_kind[person], np.array([m[2] for m in mapped], dtype=object))
+        parts.append(pd.DataFrame({"person_no": person, "source_id": sid, "record_key": s["record_key"].to_numpy(),
+                                   "token": tokens, "situation": [m[0] for m in mapped], "generic": generic,
+                                   "category": category, "default_kind": default_kind[person],
+                                   "e": s["e"].to_numpy()}))
     ev = pd.concat(parts, ignore_index=True)
-    return ev[ev["category"] != WITHDRAWN_TOKEN].reset_index(drop=True)
+    return ev[ev["situation"] != "withdrawn"].reset_index(drop=True)
+
+
+def _day_groups(person: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows sorted by (person, e): each row's day number, and the row where each day starts."""
+    starts = np.flatnonzero(np.r_[True, (person[1:] != person[:-1]) | (e[1:] != e[:-1])])
+    return np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(person)])), starts
+
+
+def _carry_forward(valid: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Index of the latest valid day at or before each day of the same owner; -1 where there is none."""
+    idx = np.maximum.accumulate(np.where(valid, np.arange(len(valid)), -1))
+    return np.where((idx >= 0) & (owner[np.maximum(idx, 0)] == owner), idx, -1)
+
+
+def _replay(rows: pd.DataFrame, value: str) -> dict:
+    """Replay one person's evidence day by day, oldest first (rows sorted by person, e, rank, source, key).
+
+    A day's value is that of its best-ranked rows; where those disagree the day is disputed."""
+    person, e, rank = rows["person_no"].to_numpy(), rows["e"].to_numpy(), rows["rank"].to_numpy()
+    values = rows[value].to_numpy(dtype=object)
+    day, starts = _day_groups(person, e)
+    best = rank == rank[starts][day]
+    disputed = np.zeros(len(starts), dtype=bool)
+    disputed[day[best & (values != values[starts][day])]] = True
+    return {"day": day, "starts": starts, "best": best, "person": person[starts], "e": e[starts],
+            "value": values[starts], "disputed": disputed}
 
 
 def decide(ev: pd.DataFrame, persons: np.ndarray) -> pd.DataFrame:
-    """DOMAIN.md's decision for each person in ``persons`` (person numbers)."""
-    _, authority = _rules()
-    ev = ev.assign(rank=ev["source_id"].map(authority))
-    confirmed = ev[ev["category"] != "missing"].sort_values(
-        ["person_no", "e", "rank", "source_id", "record_key"], ascending=[True, False, True, True, True])
-    top = confirmed.drop_duplicates("person_no").set_index("person_no")
-    both = confirmed.join(top[["e", "rank", "category"]], on="person_no", rsuffix="_top")
-    conflict = both[(both["e"] == both["e_top"]) & (both["rank"] == both["rank_top"])
-                    & (both["category"] != both["category_top"])]["person_no"].unique()
+    """docs/domain.md's decision for each person in ``persons`` (person numbers), replayed day by day from
+    the rules tables: an oracle written apart from ``ridni.decide.engine``, so that the counts-vs-truth
+    tests compare two readings of the rules."""
+    rules = _rules()
+    ev = ev.assign(rank=ev["source_id"].map(rules["authority"]))
     out = pd.DataFrame({"person_no": persons})
-    cat = out["person_no"].map(top["category"]).to_numpy(dtype=object)
-    cat[np.isin(persons, conflict)] = "missing"  # equal-weight conflict: to review, no guess (none expected)
-    undecided = pd.isna(cat)
-    has_any = np.isin(persons, ev["person_no"].to_numpy())
-    cat[undecided] = np.where(has_any[undecided], "missing", "")
-    out["category"] = cat
+    out["category"] = np.where(np.isin(persons, ev["person_no"].to_numpy()), "missing", "")
+    out["review"] = ""
+    sort = ["person_no", "e", "rank", "source_id", "record_key"]
+    confirmed = ev[ev["situation"] != "missing"].sort_values(sort, ignore_index=True)
+    if not confirmed.empty:
+        days = _replay(confirmed, "situation")
+        n = len(days["starts"])
+        first_day = np.r_[True, days["person"][1:] != days["person"][:-1]]
+        situation = days["value"].copy()
+        # a disputed first day: the preferred situation among its best-ranked rows
+        pref = confirmed["situation"].map(rules["preference"]).to_numpy(dtype=float)
+        pref[~days["best"]] = np.inf
+        best_pref = np.full(n, np.inf)
+        np.minimum.at(best_pref, days["day"], pref)
+        by_pref = {v: k for k, v in rules["preference"].items()}
+        opening = days["disputed"] & first_day
+        situation[opening] = [by_pref[int(x)] for x in best_pref[opening]]
+        # a later disputed day keeps the situation of the day before
+        situation = situation[_carry_forward(~(days["disputed"] & ~first_day), days["person"])]
+        last_day = np.r_[days["person"][1:] != days["person"][:-1], True]
+        person_situation = pd.Series(situation[last_day], index=days["person"][last_day])
+        review = pd.Series(np.where(days["disputed"][last_day], "situation", ""), index=days["person"][last_day])
+
+        # inside held: the kind, from the held episode's specific evidence
+        held = person_situation.index[person_situation == "held"]
+        left = pd.Series(days["e"][situation != "held"], index=days["person"][situation != "held"])
+        left = left.groupby(level=0).max().reindex(held)
+        rows = confirmed[confirmed["person_no"].isin(held) & (confirmed["situation"] == "held")]
+        since = rows["person_no"].map(left).to_numpy()
+        episode = rows[np.isnan(since) | (rows["e"].to_numpy() > since)]
+        kind = episode.drop_duplicates("person_no").set_index("person_no")["default_kind"]
+        specific = episode[~episode["generic"].to_numpy()].reset_index(drop=True)
+        if not specific.empty:
+            kdays = _replay(specific, "category")
+            carried = _carry_forward(~kdays["disputed"], kdays["person"])
+            kinds = np.where(carried >= 0, kdays["value"][np.maximum(carried, 0)], None)
+            klast = np.r_[kdays["person"][1:] != kdays["person"][:-1], True]
+            known = pd.Series(kinds[klast], index=kdays["person"][klast]).dropna()
+            kind.loc[known.index] = known
+            disputed = pd.Index(kdays["person"][klast & kdays["disputed"]])
+            review.loc[disputed[review.reindex(disputed) == ""]] = "kind"
+        category = person_situation.copy()
+        category.loc[held] = kind.reindex(held)
+        out["category"] = out["person_no"].map(category).fillna(out["category"])
+        out["review"] = out["person_no"].map(review).fillna("")
+    # ICRC confirms the category its record names; generic evidence supports any kind of held
     icrc = ev[ev["source_id"] == "icrc_confirmations"]
-    icrc_ok = set(zip(icrc["person_no"], icrc["category"], strict=True))
-    out["icrc_confirmed"] = [(p, c) in icrc_ok for p, c in zip(out["person_no"], out["category"], strict=True)]
-    out["review_conflict"] = out["person_no"].isin(conflict)
+    decided = icrc["person_no"].map(out.set_index("person_no")["category"])
+    held_now = decided.map(rules["situation"]).eq("held")
+    backing = np.where(icrc["generic"].to_numpy(), held_now.to_numpy(), icrc["category"].to_numpy() == decided)
+    out["icrc_confirmed"] = out["person_no"].isin(icrc.loc[backing, "person_no"])
+    out["review_conflict"] = out["review"] != ""
     return out
 
 

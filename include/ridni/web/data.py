@@ -105,7 +105,7 @@ class Reader:
 class NightView:
     night: dt.date
     nights: list[dt.date]  # every night with a headline, oldest first
-    headline: pd.DataFrame  # ord, grp, count_value, previous_value, change
+    headline: pd.DataFrame  # ord, grp, count_value, previous_value, change, kind_review, situation_review
     history: pd.DataFrame  # night, ord, grp, count_value (all nights)
     counts: pd.DataFrame  # category, person_type, region, sex, age_band, count_value, suppressed
     totals: pd.DataFrame  # category, count_value, suppressed
@@ -142,8 +142,8 @@ def load_night(engine: Engine, night: dt.date, *, change_log_rows: int = CHANGE_
         def frame(sql: str, **params) -> pd.DataFrame:
             return pd.read_sql(sa.text(sql), conn, params=params or p)
 
-        headline = frame("SELECT ord, grp, count_value, previous_value, change FROM marts.headline "
-                         "WHERE night = :n ORDER BY ord")
+        headline = frame("SELECT ord, grp, count_value, previous_value, change, kind_review, situation_review "
+                         "FROM marts.headline WHERE night = :n ORDER BY ord")
         history = frame("SELECT night, ord, grp, count_value FROM marts.headline ORDER BY night, ord", n=night)
         counts = frame("SELECT category, person_type, region, sex, age_band, count_value, suppressed "
                        "FROM marts.category_counts WHERE night = :n "

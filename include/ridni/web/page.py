@@ -309,7 +309,23 @@ def _review(view: NightView) -> str:
                 f'pairs await a reviewer\'s "same" or "different"; <span class="figure" id="review-conflicts">'
                 f'{esc(fmt_int(q["category_conflicts"]))}</span> persons have conflicting evidence of equal '
                 "weight to decide.</p>")
-    return f'<section id="review-queue"><h2>Linkage review queue</h2>{body}</section>'
+    return f'<section id="review-queue"><h2>Linkage review queue</h2>{body}{_review_by_group(view)}</section>'
+
+
+def _review_by_group(view: NightView) -> str:
+    """Per headline group: persons counted there whose kind, or whose situation, waits for a review."""
+    if not {"kind_review", "situation_review"} <= set(view.headline.columns):
+        return ""
+    rows = []
+    for r in view.headline.itertuples(index=False):
+        kind, situation = fmt_count(r.kind_review), fmt_count(r.situation_review)
+        rows.append(f'<tr data-group="{esc(r.grp)}"><th scope="row">{esc(r.grp)}</th>'
+                    + _td(kind, num=True, cls="suppressed" if kind == SUPPRESSED else "")
+                    + _td(situation, num=True, cls="suppressed" if situation == SUPPRESSED else "") + "</tr>")
+    table = _table(["group", "kind to review", "situation to review"], rows, num_from=1, cls="review-by-group")
+    return ('<p class="note">Of each headline group, the persons whose evidence of equal weight disagrees: on the '
+            "kind of held (they count as held meanwhile) or on the situation (the previous decision stands "
+            f"meanwhile).</p>{table}")
 
 
 def _nav(view: NightView) -> str:
