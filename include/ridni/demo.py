@@ -8,9 +8,11 @@ steps without Airflow (``ridni.night``; for tests that need a demo warehouse fas
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -91,20 +93,22 @@ def run_nightly_dags(url: str, night: dt.date, at: dt.time = dt.time(3)) -> dict
     """
     os.environ["AIRFLOW_CONN_RIDNI_WAREHOUSE"] = _airflow_connection(url)
     bag = _dagbag()
-    _sync_and_unpause(bag)
-    states = {dag_id: run_dag(url, dag_id, night, at, bag, conf=False)
-              for dag_id in sorted(d for d in bag.dag_ids if d.startswith("ingest_"))}
-    for dag_id in DOWNSTREAM:
-        run = _run_asset_triggered(bag, dag_id)
-        if run is None and dag_id == "resolve_persons":
-            run = bag.get_dag(dag_id).test(logical_date=dt.datetime.combine(night, dt.time(7), tzinfo=dt.UTC))
-        states[dag_id] = _state(run) if run is not None else "not triggered"
+    with _unpaused(bag):
+        states = {dag_id: run_dag(url, dag_id, night, at, bag, conf=False)
+                  for dag_id in sorted(d for d in bag.dag_ids if d.startswith("ingest_"))}
+        for dag_id in DOWNSTREAM:
+            run = _run_asset_triggered(bag, dag_id)
+            if run is None and dag_id == "resolve_persons":
+                run = bag.get_dag(dag_id).test(logical_date=dt.datetime.combine(night, dt.time(7), tzinfo=dt.UTC))
+            states[dag_id] = _state(run) if run is not None else "not triggered"
     return states
 
 
-def _sync_and_unpause(bag) -> None:
-    """Write the DAGs to Airflow's metadata DB (as ``dag.test()`` does) and unpause them: Airflow queues
-    asset events only for DAGs that are not paused."""
+@contextlib.contextmanager
+def _unpaused(bag) -> Iterator[None]:
+    """The DAGs written to Airflow's metadata DB (as ``dag.test()`` does) and unpaused while the night runs
+    (Airflow queues asset events only for DAGs that are not paused); paused as before afterwards, so that
+    a scheduler started later on this Airflow home does not run them by itself."""
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.dagbag import sync_bag_to_db
     from airflow.models.dag import DagModel
@@ -112,8 +116,15 @@ def _sync_and_unpause(bag) -> None:
 
     DagBundlesManager().sync_bundles_to_db()
     sync_bag_to_db(bag, "dags-folder", None)
+    ours = DagModel.dag_id.in_(bag.dag_ids)
     with create_session() as session:
-        session.execute(sa.update(DagModel).where(DagModel.dag_id.in_(bag.dag_ids)).values(is_paused=False))
+        paused = list(session.scalars(sa.select(DagModel.dag_id).where(ours, DagModel.is_paused)))
+        session.execute(sa.update(DagModel).where(ours).values(is_paused=False))
+    try:
+        yield
+    finally:
+        with create_session() as session:
+            session.execute(sa.update(DagModel).where(DagModel.dag_id.in_(paused)).values(is_paused=True))
 
 
 def _run_asset_triggered(bag, dag_id: str):
@@ -129,7 +140,7 @@ def _run_asset_triggered(bag, dag_id: str):
     from airflow.models.dagrun import DagRun
     from airflow.sdk.definitions.dag import _run_task
     from airflow.utils.session import create_session
-    from airflow.utils.state import DagRunState, State, TaskInstanceState
+    from airflow.utils.state import DagRunState, TaskInstanceState
     from airflow.utils.types import DagRunType
 
     with create_session() as session:
@@ -156,14 +167,9 @@ def _run_asset_triggered(bag, dag_id: str):
             scheduled = [ti for ti in run.get_task_instances(session=session)
                          if ti.state == TaskInstanceState.SCHEDULED]
             if not scheduled and run.state == DagRunState.RUNNING:
-                unfinished = [ti for ti in run.get_task_instances(session=session) if ti.state not in State.finished]
-                if unfinished:
-                    time.sleep(1)
-            for ti in scheduled:
-                try:
-                    _run_task(ti=ti, task=dag.task_dict[ti.task_id], run_triggerer=True)
-                except Exception:  # the task's state says it failed; the loop ends the run
-                    pass
+                time.sleep(1)  # nothing runnable yet: look again
+            for ti in scheduled:  # a task that fails is marked failed by _run_task, and the run with it
+                _run_task(ti=ti, task=dag.task_dict[ti.task_id], run_triggerer=True)
         return run
 
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import SimpleNamespace
 
 import pytest
@@ -20,30 +18,10 @@ from ridni.orchestration.notify import AlertNotifier
 
 
 @pytest.fixture
-def webhook():
-    received: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's name)
-            received.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/services/T000/B000/XXX", received
-    server.shutdown()
-
-
-@pytest.fixture
 def task(warehouse_url, monkeypatch):
     """A task's callback context, as Airflow passes it (the warehouse from RIDNI_WAREHOUSE_URL)."""
     monkeypatch.setenv("RIDNI_WAREHOUSE_URL", warehouse_url)
+    monkeypatch.delenv("AIRFLOW_CONN_RIDNI_WAREHOUSE", raising=False)  # left by a whole-DAG test (ridni.demo)
     monkeypatch.delenv("AIRFLOW_CONN_RIDNI_SLACK", raising=False)
     monkeypatch.delenv("AIRFLOW_CONN_RIDNI_SMTP", raising=False)
     return {"ti": SimpleNamespace(dag_id="ingest_npu_appeals", task_id="receive_verify_load", try_number=1),

@@ -20,6 +20,7 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 from ridni import alerts
 from ridni.config import settings
 from ridni.ingest import drops
+from ridni.orchestration.schedule import night_of
 
 log = logging.getLogger(__name__)
 SLACK_CONN_ID = "ridni_slack"
@@ -64,8 +65,6 @@ def failure_alert(context) -> alerts.Alert:
     late = ti.task_id == "wait_for_drop" and (isinstance(exc, AirflowSensorTimeout)
                                               or "Timeout" in type(exc).__name__)
     reason = exc.reason if isinstance(exc, drops.DropRejected) else type(exc).__name__
-    from ridni.orchestration.schedule import night_of
-
     return alerts.Alert(
         kind="late_drop" if late else "task_failed",
         severity="error",
@@ -88,27 +87,29 @@ class AlertNotifier(BaseNotifier):
     def notify(self, context) -> None:
         from ridni.orchestration.warehouse import engine
 
+        connections = configured()
+        if not (self.task_failed or connections):
+            return
         try:
             with engine().begin() as conn:
                 if self.task_failed:
                     alerts.raise_alert(conn, failure_alert(context))
-                self.send_unsent(conn, context["ti"].dag_id, context["run_id"], context)
+                if connections:
+                    send_unsent(conn, context, connections)
         except Exception as err:  # the warehouse itself may be what failed; the task's log still says so
             log.error("could not record or send the run's alerts: %s", type(err).__name__)
 
-    @staticmethod
-    def send_unsent(conn, dag_id: str, dag_run_id: str, context) -> None:
-        connections = configured()
-        if not connections:
-            return
-        for alert_id, alert in alerts.unsent(conn, dag_id, dag_run_id):
-            reached = []
-            for name, notifier in notifiers(alert, connections):
-                try:
-                    notifier.notify(context)  # the text is final: no templates to render
-                except Exception as exc:  # a broken channel must not hide the alert, nor stop the others
-                    log.error("alert channel %s failed: %s", name, type(exc).__name__)
-                else:
-                    reached.append(name)
-            if reached:
-                alerts.mark_sent(conn, alert_id, reached)
+
+def send_unsent(conn, context, connections: dict[str, object]) -> None:
+    """Send every alert of the run that has reached no channel yet; record the channels each reached."""
+    for alert_id, alert in alerts.unsent(conn, context["ti"].dag_id, context["run_id"]):
+        reached = []
+        for name, notifier in notifiers(alert, connections):
+            try:
+                notifier.notify(context)  # the text is final: no templates to render
+            except Exception as exc:  # a broken channel must not hide the alert, nor stop the others
+                log.error("alert channel %s failed: %s", name, type(exc).__name__)
+            else:
+                reached.append(name)
+        if reached:
+            alerts.mark_sent(conn, alert_id, reached)
