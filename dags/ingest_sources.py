@@ -1,6 +1,6 @@
 """Airflow DAG file. One ingest DAG per source of docs/sources.md, generated from the contracts in include/ridni/contracts/.
 
-Each reads its source's nightly drop and emits the asset ``ridni.source.<source_id>``.
+Each reads its source's nightly drop and emits the asset ``ridni.source.<source_id>`` with the night it loaded.
 """
 
 from ridni.contracts import all_contracts

@@ -124,3 +124,28 @@ def night_env(tmp_path, monkeypatch):
                         faults=faults)
 
     return fill
+
+
+@pytest.fixture
+def webhook():
+    """A Slack incoming webhook on localhost: its URL, and the bodies it received."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/services/T000/B000/XXX", received
+    server.shutdown()

@@ -1,5 +1,8 @@
 """Alerts: a structured log line and an ``audit.alert`` row, always; Slack or e-mail when configured.
 
+This module runs without Airflow; the DAGs' notifier (``ridni.orchestration.notify``) sends the recorded
+alerts on through Airflow's Slack and SMTP notifiers.
+
 Alert texts name the source, the night, what failed, how many rows and where
 the quarantine is. They never carry personal data: callers pass counts, file
 names, line numbers and expectation names only.
@@ -10,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import sqlalchemy as sa
@@ -46,27 +48,12 @@ class Alert:
         return " | ".join(parts)
 
 
-# External channels (Slack, e-mail) register here; the Airflow layer adds them
-# when their connections exist. Each takes the alert and returns its channel name.
-Channel = Callable[[Alert], str | None]
-_channels: list[Channel] = []
-
-
-def register_channel(channel: Channel) -> None:
-    if channel not in _channels:
-        _channels.append(channel)
-
-
 def raise_alert(conn: Connection, alert: Alert) -> Alert:
-    """Send ``alert`` to every configured channel, log it and record it in ``audit.alert``."""
-    for channel in _channels:
-        try:
-            name = channel(alert)
-        except Exception as exc:  # a broken channel must not hide the alert itself
-            log.error("alert channel %s failed: %s", getattr(channel, "__name__", channel), type(exc).__name__)
-            continue
-        if name:
-            alert.channels.append(name)
+    """Log ``alert`` (one structured line) and record it in ``audit.alert``.
+
+    Under Airflow, the task's callback (``ridni.orchestration.notify.AlertNotifier``) then sends it on to
+    Slack and e-mail and records the channels it reached.
+    """
     log.warning("ALERT %s", json.dumps(asdict(alert), default=str, ensure_ascii=False))
     conn.execute(
         sa.text(
@@ -75,6 +62,20 @@ def raise_alert(conn: Connection, alert: Alert) -> Alert:
                VALUES (:kind, :severity, :source_id, :extract_date, :message, :rows_affected,
                        :quarantine_ref, :channels, :dag_id, :dag_run_id)"""
         ),
-        {k: v for k, v in asdict(alert).items()},
+        asdict(alert),
     )
     return alert
+
+
+def unsent(conn: Connection, dag_id: str, dag_run_id: str) -> list[tuple[int, Alert]]:
+    """The alerts a DAG run recorded that have reached no channel yet, oldest first, with their ids."""
+    rows = conn.execute(sa.text(
+        "SELECT id, kind, severity, message, source_id, extract_date, rows_affected, quarantine_ref "
+        "FROM audit.alert WHERE dag_id = :d AND dag_run_id = :r AND channels = '{}' ORDER BY id"),
+        {"d": dag_id, "r": dag_run_id}).mappings().all()
+    return [(r["id"], Alert(**{k: v for k, v in r.items() if k != "id"}, dag_id=dag_id, dag_run_id=dag_run_id))
+            for r in rows]
+
+
+def mark_sent(conn: Connection, alert_id: int, channels: list[str]) -> None:
+    conn.execute(sa.text("UPDATE audit.alert SET channels = :c WHERE id = :i"), {"c": channels, "i": alert_id})

@@ -7,14 +7,15 @@
 
 A benchmark, never a timed test. It generates a population (``ridni synth`` in a child process, so
 its memory is not counted), makes a database of its own (``ridni_bench_<hex>``) on the warehouse's
-server, migrates it, and runs the stages in the order the DAGs run them:
+server, migrates it, and runs the night's steps (``ridni.night``, what the DAGs' tasks call) in the
+DAGs' order:
 
-    ingest_source per source (in parallel) -> resolve_persons -> decide_night -> build_marts -> publish_night
+    ingest per source (in parallel) -> resolve -> decide -> publish (marts, exports)
 
 for the first (full) night and for the second (incremental) night. The eight ingest DAGs are
 independent and Celery runs them side by side, so ``--workers N`` (default: the usable CPUs) runs the
-night's ``ingest_source`` calls in a pool of N spawned worker processes, submitted largest drop first
-(rows in the manifest); ``resolve_persons`` and the rest run after all of them, in this process, as
+night's ingest steps in a pool of N spawned worker processes, submitted largest drop first
+(rows in the manifest); ``resolve`` and the rest run after all of them, in this process, as
 the asset schedule runs them after every ingest DAG. The workers are long-lived, like Celery's: started
 before the first night's clock (each has imported the pipeline and Great Expectations, installed the
 instrumentation below on a recorder of its own and made its engine; ``pool.start_seconds``) and
@@ -24,9 +25,10 @@ task ends, and an idle worker should weigh what a worker holds, not what the las
 ``--workers 1`` keeps everything in this process, one source after another, as before; the first
 night's ``validate`` then includes Great Expectations' import, as it always did.
 
-The stages named in the report are measured from the outside, by wrapping the package's own functions
-in the process that runs them (nothing in the pipeline is edited): ``verify_archive`` (receive:
-sha256 + archive copy; manifest check), ``parse`` (``parse_file``), ``validate`` (the GX suite),
+The stages named in the report are timed in the process that runs them: the steps and a few parts of
+the load mark their stages through ``ridni.timing``, to which the bench's recorder listens, and the
+public functions inside a step are wrapped for the time of the run (:func:`instrument`):
+``verify_archive`` (the ingest step's own time; receive: sha256 + archive copy; manifest check), ``parse`` (``parse_file``), ``validate`` (the GX suite),
 ``load`` (the rest of ``load_drop``: row hash, COPY into staging, merge into core, withdrawals,
 commit) -- these four make the *ingest phase* --, then ``standardise`` (``build_features``), ``link``
 (the rest of ``resolve_persons``: deterministic keys, Splink, clusters, writes), ``decide``
@@ -287,17 +289,19 @@ class Patches:
     """Attribute patches undone in reverse order: the instrumentation lives only in this process."""
 
     def __init__(self):
-        self._undo: list[tuple[object, str, object]] = []
+        self._undo: list[Callable[[], None]] = []
 
     def wrap(self, owner, attr: str, make: Callable[[Callable], Callable]) -> None:
         original = getattr(owner, attr)
-        self._undo.append((owner, attr, original))
+        self._undo.append(lambda: setattr(owner, attr, original))
         setattr(owner, attr, make(original))
+
+    def on_undo(self, undo: Callable[[], None]) -> None:
+        self._undo.append(undo)
 
     def undo(self) -> None:
         while self._undo:
-            owner, attr, original = self._undo.pop()
-            setattr(owner, attr, original)
+            self._undo.pop()()
 
 
 def _timed(rec: Recorder, name: str | Callable[[], str], rows: Callable | None = None,
@@ -327,7 +331,9 @@ class Capture:
 
 
 def instrument(rec: Recorder, cap: Capture) -> Patches:
-    """Wrap the pipeline's functions (module attributes the stages look up at call time)."""
+    """Time the stages: ``rec`` listens to the stages the pipeline marks (``ridni.timing``: the night's steps,
+    and parts of the load), and wraps the public functions whose time is a stage of its own or a part of one
+    (module attributes the stages look up at call time), Splink's training and scoring, and pandas' reads."""
     import pandas as pd
     import splink.internals.linker_components.inference as splink_inference
     import splink.internals.linker_components.training as splink_training
@@ -339,8 +345,11 @@ def instrument(rec: Recorder, cap: Capture) -> Patches:
     import ridni.linkage.clusters as clusters
     import ridni.linkage.run as linkage_run
     import ridni.publish.marts as marts
+    from ridni import timing
 
     p = Patches()
+    timing.start(rec)
+    p.on_undo(lambda: timing.stop(rec))
     # verify and archive: ingest_source's own time (drop lookup, transaction) plus these two
     p.wrap(drops, "receive", _timed(rec, "verify_archive/receive",
                                     lambda d, *a, **k: sum(int(f.get("rows") or 0)
@@ -350,9 +359,6 @@ def instrument(rec: Recorder, cap: Capture) -> Patches:
     p.wrap(ingest_run, "load_drop", _timed(rec, "load", lambda r, *a, **k: r.rows_loaded))
     p.wrap(load, "parse_file", _timed(rec, "parse", lambda r, *a, **k: len(r.rows)))
     p.wrap(load, "validate", _timed(rec, "validate", lambda r, contract, rows, **k: len(rows)))
-    p.wrap(load, "_staging_frame", _timed(rec, "load/row_hash"))
-    p.wrap(load, "_merge_into_core", _timed(rec, "load/merge_into_core"))
-    p.wrap(load, "_withdraw_absent", _timed(rec, "load/withdraw_absent"))
 
     def copy_for(module):
         def make(fn):
@@ -553,7 +559,7 @@ def _worker_init(url: str, compare_rows: int, slots, counter, barrier, largest) 
     import great_expectations  # noqa: F401 (seconds of import: a long-lived worker has paid them)
     import great_expectations.execution_engine.pandas_execution_engine  # noqa: F401
 
-    import ridni.ingest.run  # noqa: F401
+    import ridni.night  # noqa: F401
     from ridni import db
 
     with counter.get_lock():
@@ -576,8 +582,8 @@ def _worker_ready() -> int:
 
 
 def _worker_ingest(source_id: str, night: dt.date, capture_above: int | None, profile_folder: str | None) -> dict:
-    """One source's ``ingest_source``, as its DAG's tasks run it; returns the recorder's stats for it."""
-    from ridni.ingest.run import ingest_source
+    """One source's ingest step, as its DAG's task runs it; returns the recorder's stats for it."""
+    from ridni import night as steps
 
     rec: Recorder = _WORKER["rec"]
     cap: Capture = _WORKER["cap"]
@@ -588,8 +594,8 @@ def _worker_ingest(source_id: str, night: dt.date, capture_above: int | None, pr
                                else max(capture_above, _WORKER["held"][0], _WORKER["largest"].value))
     prof = Profiler(Path(profile_folder) if profile_folder else None)
     t0 = time.perf_counter()
-    with prof.segment(f"{night}-ingest-{source_id}"), rec.stage("verify_archive", group=source_id):
-        report = ingest_source(_WORKER["engine"], source_id, night)
+    with prof.segment(f"{night}-ingest-{source_id}"):
+        result = steps.ingest(_WORKER["engine"], source_id, night)
     busy = time.perf_counter() - t0
     if cap.staging_sample is not None:
         # kept here, handed over after the phase (_worker_settle): pickling 100k rows takes a second
@@ -601,8 +607,11 @@ def _worker_ingest(source_id: str, night: dt.date, capture_above: int | None, pr
     stats, by_group = rec.export()
     return {"source": source_id, "pid": os.getpid(), "busy_seconds": busy, "stats": stats, "by_group": by_group,
             "profile": prof.results, "maxrss": maxrss_bytes(),
-            "result": {"status": report.status, "loaded": report.rows_loaded, "quarantined": report.rows_quarantined,
-                       "withdrawn": report.withdrawn, "reason": report.reason}}
+            "result": _ingest_result(result)}
+
+
+def _ingest_result(result) -> dict:
+    return {"status": result.status, **result.counts, "reason": result.reason}
 
 
 def _worker_settle() -> dict:
@@ -734,19 +743,15 @@ def ingest_in_pool(pool: IngestPool, night: dt.date, rec: Recorder, cap: Capture
     return ingest, phase
 
 
-def run_night(engine, night: dt.date, rec: Recorder, cap: Capture, prof: Profiler, exports: str,
-              threshold: int, pool: IngestPool | None = None, capture: bool = True) -> dict:
-    """Every stage of one night, in the DAGs' order; returns what each returned.
+def run_night(engine, night: dt.date, rec: Recorder, cap: Capture, prof: Profiler,
+              pool: IngestPool | None = None, capture: bool = True) -> dict:
+    """The night's steps (``ridni.night``) in the DAGs' order; returns what each returned.
 
-    With a ``pool`` the ingest phase runs in its workers (and ends by shutting them down); without
-    one, in this process, one source after another.
+    With a ``pool`` the ingest phase runs in its workers; without one, in this process, one source after
+    another. Data Docs are not built: a report for people, which the DAGs build beside person resolution.
     """
+    from ridni import night as steps
     from ridni.contracts import all_contracts
-    from ridni.decide.run import decide_night
-    from ridni.ingest.run import ingest_source
-    from ridni.linkage.run import resolve_persons
-    from ridni.publish.exports import publish_night
-    from ridni.publish.marts import build_marts
 
     out: dict = {"ingest": {}}
     wall0 = time.perf_counter()
@@ -756,30 +761,20 @@ def run_night(engine, night: dt.date, rec: Recorder, cap: Capture, prof: Profile
         with prof.segment(f"{night}-ingest"):
             for contract in all_contracts():
                 cap.current_source = contract.source_id
-                with rec.stage("verify_archive", group=contract.source_id):
-                    report = ingest_source(engine, contract.source_id, night)
-                out["ingest"][contract.source_id] = {"status": report.status, "loaded": report.rows_loaded,
-                                                     "quarantined": report.rows_quarantined,
-                                                     "withdrawn": report.withdrawn, "reason": report.reason}
+                out["ingest"][contract.source_id] = _ingest_result(steps.ingest(engine, contract.source_id, night))
         out["ingest_phase"] = {"mode": "in this process, one source after another", "workers": 1,
                                "sources": len(out["ingest"]), "wall_seconds": round(time.perf_counter() - wall0, 3),
                                "parallel_stages": []}
     cap.current_source = None
     gc.collect()
-    with prof.segment(f"{night}-resolve_persons"), rec.stage("link"):
-        out["resolve_persons"] = resolve_persons(engine, night)
-    rec.add_rows("link", out["resolve_persons"]["records"])
+    with prof.segment(f"{night}-resolve_persons"):
+        out["resolve_persons"] = steps.resolve(engine, night).counts
     gc.collect()
-    with prof.segment(f"{night}-decide_night"), rec.stage("decide"):
-        out["decide_night"] = decide_night(engine, night)
+    with prof.segment(f"{night}-decide_night"):
+        out["decide_night"] = steps.decide(engine, night).counts
     gc.collect()
-    with prof.segment(f"{night}-publish"), rec.stage("publish"):
-        with rec.stage("publish/marts"):
-            marts = build_marts(engine, night, threshold=threshold)
-        with rec.stage("publish/exports"):
-            publish_night(engine, night, exports)
-        rec.add_rows("publish", marts["persons"])
-    out["build_marts"] = marts
+    with prof.segment(f"{night}-publish"):
+        out["build_marts"] = steps.publish(engine, night).counts
     out["wall_seconds"] = round(time.perf_counter() - wall0, 3)
     gc.collect()
     return out
@@ -969,7 +964,6 @@ def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1
           workers: int | None = None) -> dict:
     """Run the benchmark and write the report; returns it. ``workers``: see the module's docstring."""
     from ridni import db
-    from ridni.config import settings
 
     report_path = Path(report_path).resolve()
     temporary = work is None
@@ -1016,8 +1010,7 @@ def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1
                     print(f"{night}: {kind} night ...", flush=True)
                     rec.reset()
                     before = table_activity(engine)
-                    result = run_night(engine, night, rec, cap, prof, settings().exports,
-                                       settings().suppression_threshold, pool=pool, capture=i == 0)
+                    result = run_night(engine, night, rec, cap, prof, pool=pool, capture=i == 0)
                     entry = night_entry(night, kind, rec, result)
                     entry.update(change=change_of_night(engine, night),
                                  rows_written=_activity_delta(before, table_activity(engine)))

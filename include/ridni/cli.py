@@ -39,6 +39,19 @@ def _ingest(args) -> int:
     return 1 if failed else 0
 
 
+def _night(args) -> int:
+    """Every step of a night, in the DAGs' order, one status line per step; 1 when a step failed."""
+    from ridni.night import run_night
+
+    url, _ = db.resolve_url()
+    engine = db.make_engine(url)
+    ok = True
+    for result in run_night(engine, dt.date.fromisoformat(args.night), with_data_docs=not args.no_data_docs):
+        print(result.line(), flush=True)
+        ok = ok and result.ok
+    return 0 if ok else 1
+
+
 def _demo(args) -> int:
     from ridni.demo import run_demo
 
@@ -117,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--night", required=True, help="YYYY-MM-DD")
     p.add_argument("--source", action="append", help="a source_id (repeatable); default all")
     p.set_defaults(func=_ingest)
+
+    p = sub.add_parser("night", help="run a whole night without Airflow: every ingest, then resolve, decide, "
+                                     "publish (the DAGs' steps); exit code 1 when a step fails")
+    p.add_argument("night", help="YYYY-MM-DD")
+    p.add_argument("--no-data-docs", action="store_true", help="skip building the Data Docs")
+    p.set_defaults(func=_night)
 
     p = sub.add_parser("demo", help="generate a night of extracts and run the nightly DAGs end to end")
     p.add_argument("--persons", type=int, default=3000)

@@ -333,8 +333,8 @@ def test_an_ingest_dag_with_the_warehouse_down_fails_cleanly_then_a_new_run_succ
     down = dag.test(logical_date=dt.datetime.now(dt.UTC), run_conf=conf)
     assert str(getattr(down.state, "value", down.state)) == "failed"
     states = _task_states(down)
-    assert states["wait_for_drop"] == "success" and states["receive_and_archive"] == "failed", states
-    assert states["parse_validate_load"] == "upstream_failed", states
+    assert states["wait_for_drop"] == "success" and states["receive_verify_load"] == "failed", states
+    assert states["build_data_docs"] == "upstream_failed", states
     assert all(n == 0 for n, _ in fingerprint(direct, INGEST_LAYERS).values())
 
     proxy.restore()

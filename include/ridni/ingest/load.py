@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ridni import timing
 from ridni.alerts import Alert, raise_alert
 from ridni.contracts import Contract
 from ridni.db import copy_frame, read_text_frame
@@ -161,6 +162,7 @@ def _hex(hashed: np.ndarray, index: pd.Index) -> pd.Series:
     return pd.Series(text.cast(pa.string()), dtype="str", index=index)
 
 
+@timing.timed("load/row_hash")
 def _staging_frame(rows: pd.DataFrame, load_id: int) -> pd.DataFrame:
     out = rows.copy(deep=False)  # columns are replaced, never written in place (copy-on-write)
     for col in CANONICAL_FIELDS + ["attributes"]:
@@ -358,6 +360,7 @@ _MERGE_COLUMNS = ", ".join(CANONICAL_FIELDS + ["attributes", "row_hash"])
 _MERGE_SET = ", ".join(f"{c} = excluded.{c}" for c in CANONICAL_FIELDS + ["attributes", "row_hash"])
 
 
+@timing.timed("load/merge_into_core")
 def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: int,
                      superseded: list[int]) -> None:
     """Upsert the load's rows into ``core.source_record``, versioning every change (set-based).
@@ -401,6 +404,7 @@ def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: 
     """), params)  # noqa: S608
 
 
+@timing.timed("load/withdraw_absent")
 def _withdraw_absent(conn: Connection, source_id: str, night: dt.date, load_id: int,
                      seen_keys: pd.Series, standing_before: pd.DataFrame) -> int:
     """Full snapshots: a record absent from tonight's snapshot is withdrawn (kept, never deleted).

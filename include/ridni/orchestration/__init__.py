@@ -1,4 +1,7 @@
-"""The thin layer between Airflow and the ``ridni`` package: connections, sensors, callbacks, DAG factory.
+"""The layer between Airflow and the ``ridni`` package: assets, params, callbacks, the ingest DAG factory.
 
-Only this subpackage and ``dags/`` import Airflow; the rest of ``ridni`` runs without a scheduler.
+The DAG files in ``dags/`` build their DAGs from here; the work itself is the plain package's
+(``ridni.night``'s steps), which runs without a scheduler. Outside this layer, Airflow is imported only
+by the HQ page (``ridni.web``, served by the plugin in ``plugins/``), by the demo (which runs the DAGs),
+and where an optional Airflow connection is read (the pseudonym key in ``ridni.privacy``).
 """

@@ -28,20 +28,26 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ridni.privacy import neutralise_formulas
-from ridni.publish.suppression import published_reconciliation_sql
+from ridni.publish.suppression import configured_threshold, published_reconciliation_sql, suppressed_text
 
-TABLES = {
-    "counts": ("SELECT category, person_type, region, sex, age_band, "
-               "CASE WHEN suppressed THEN '<5' ELSE count_value::text END AS count "
-               "FROM marts.category_counts WHERE night = :n ORDER BY 1, 2, 3, 4, 5"),
-    "change_log": ("SELECT pseudo_id, change, from_category, to_category, effective_date, evidence_source, "
-                   "evidence_record, rule FROM marts.change_log WHERE night = :n "
-                   "ORDER BY (from_category = 'missing' AND to_category <> 'missing') DESC NULLS LAST, change, pseudo_id"),
-    "headline": ("SELECT grp AS \"group\", count_value AS count, previous_value AS previous, change "
-                 "FROM marts.headline WHERE night = :n ORDER BY ord"),
-    # person counts from 1 to 4 are shown as <5 here too (primary suppression, the page's rule)
-    "reconciliation": published_reconciliation_sql(as_text=True),
-}
+
+def _queries(at: int) -> dict[str, str]:
+    """The night's (``:n``) exported tables; a person count from 1 to ``at`` - 1 is printed "<at"."""
+    return {
+        "counts": ("SELECT category, person_type, region, sex, age_band, "  # noqa: S608 (an integer)
+                   f"CASE WHEN suppressed THEN '{suppressed_text(int(at))}' ELSE count_value::text END AS count "
+                   "FROM marts.category_counts WHERE night = :n ORDER BY 1, 2, 3, 4, 5"),
+        "change_log": ("SELECT pseudo_id, change, from_category, to_category, effective_date, evidence_source, "
+                       "evidence_record, rule FROM marts.change_log WHERE night = :n "
+                       "ORDER BY (from_category = 'missing' AND to_category <> 'missing') DESC NULLS LAST, change, "
+                       "pseudo_id"),
+        "headline": ("SELECT grp AS \"group\", count_value AS count, previous_value AS previous, change "
+                     "FROM marts.headline WHERE night = :n ORDER BY ord"),
+        # the reconciliation's small counts are printed the same way (primary suppression, the page's rule)
+        "reconciliation": published_reconciliation_sql(as_text=True, at=at),
+    }
+
+
 MULTI_FORMAT = {"counts", "change_log"}  # also as XLSX and Parquet
 FILE_MODE = 0o640  # owner and group only
 FIXED_CREATED = dt.datetime(2022, 2, 24)  # XLSX metadata date: constant, so reruns are byte-identical
@@ -123,7 +129,7 @@ def _chart(engine: Engine, night: dt.date) -> str:
     return line_chart_svg(headline_frame(rows), highlight=night) if not rows.empty else ""
 
 
-def _summary_html(night: dt.date, frames: dict[str, pd.DataFrame], quality: pd.DataFrame, chart: str = "") -> str:
+def _summary_html(night: dt.date, frames: dict[str, pd.DataFrame], quality: pd.DataFrame, chart: str, at: int) -> str:
     def table(frame: pd.DataFrame) -> str:
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
         body = "".join(
@@ -136,7 +142,7 @@ def _summary_html(night: dt.date, frames: dict[str, pd.DataFrame], quality: pd.D
     out_of_missing = log[(log["from_category"] == "missing") & log["to_category"].notna()
                          & (log["to_category"] != "missing")]
     moves = out_of_missing.groupby("to_category").size().rename("persons").reset_index()
-    moves["persons"] = moves["persons"].map(lambda n: "<5" if 0 < n < 5 else str(n))
+    moves["persons"] = moves["persons"].map(lambda n: suppressed_text(at) if 0 < n < at else str(n))
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ridni {night}</title>
 <style>body{{font-family:sans-serif;max-width:60em}}td,th{{border:1px solid #ccc;padding:2px 6px}}
 table{{border-collapse:collapse;margin-bottom:1em}}</style></head><body>
@@ -145,7 +151,7 @@ table{{border-collapse:collapse;margin-bottom:1em}}</style></head><body>
 {chart}
 <h2>Moves out of missing tonight</h2>{table(moves)}
 <h2>Data quality by source</h2>{table(quality)}
-<p>Counts from 1 to 4 are shown as &lt;5 (with complementary suppression). Persons appear only by
+<p>Counts from 1 to {at - 1} are shown as {html.escape(suppressed_text(at))} (with complementary suppression). Persons appear only by
 pseudonymous id. Files: counts, change_log (CSV, XLSX, Parquet), headline, reconciliation (CSV).</p>
 </body></html>
 """
@@ -157,10 +163,11 @@ def publish_night(engine: Engine, night: dt.date, exports: str | os.PathLike) ->
     root.mkdir(parents=True, exist_ok=True)
     target = root / night.isoformat()
     work = Path(tempfile.mkdtemp(prefix=f".{night.isoformat()}-", dir=root))
+    at = configured_threshold()
     try:
         frames: dict[str, pd.DataFrame] = {}
         with engine.connect() as conn:
-            for name, query in TABLES.items():
+            for name, query in _queries(at).items():
                 frames[name] = pd.read_sql(sa.text(query), conn, params={"n": night})
         files = []
         for name, frame in frames.items():
@@ -171,7 +178,7 @@ def publish_night(engine: Engine, night: dt.date, exports: str | os.PathLike) ->
                 _write_xlsx(safe, work / f"{name}.xlsx", name)
                 frame.astype("string").to_parquet(work / f"{name}.parquet", index=False)
                 files += [f"{name}.xlsx", f"{name}.parquet"]
-        (work / "summary.html").write_text(_summary_html(night, frames, _quality(engine, night), _chart(engine, night)), encoding="utf-8")
+        (work / "summary.html").write_text(_summary_html(night, frames, _quality(engine, night), _chart(engine, night), at), encoding="utf-8")
         files.append("summary.html")
         manifest = {
             "night": night.isoformat(),

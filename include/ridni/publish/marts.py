@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from ridni.db import copy_frame
 from ridni.decide.rules import CATEGORIES
 from ridni.privacy import pseudonymise
-from ridni.publish.suppression import RECONCILIATION_COUNTS, suppress
+from ridni.publish.suppression import RECONCILIATION_COUNTS, configured_threshold, suppress
 
 # docs/domain.md: the groups headquarters reads first, in this order.
 HEADLINE = [
@@ -58,7 +58,9 @@ def _counts(status: pd.DataFrame, night: dt.date, threshold: int) -> tuple[pd.Da
     return cube.assign(night=night), totals.assign(night=night)
 
 
-def build_marts(engine: Engine, night: dt.date, *, threshold: int = 5, dag_run_id: str | None = None) -> dict:
+def build_marts(engine: Engine, night: dt.date, *, threshold: int | None = None, dag_run_id: str | None = None) -> dict:
+    """``threshold``: the smallest person count published (default: ``RIDNI_SUPPRESSION_THRESHOLD``)."""
+    threshold = configured_threshold() if threshold is None else threshold
     with engine.begin() as conn:
         # a rerun keeps the provenance of changes it finds again: the run that first published them
         first_runs = {(p, c): r for p, c, r in conn.execute(sa.text(

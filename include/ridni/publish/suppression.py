@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ridni.config import settings
+
 
 def suppress(cells: pd.DataFrame, relations: list[list[str]], *, value: str = "count_value",
-             threshold: int = 5) -> pd.DataFrame:
+             threshold: int | None = None) -> pd.DataFrame:
     """Return ``cells`` with ``suppressed`` (bool) and ``suppression`` ('primary'/'complementary').
+
+    ``threshold``: the smallest count published (default: ``RIDNI_SUPPRESSION_THRESHOLD``).
 
     ``relations``: lists of the columns whose margins are published (e.g. ``[["category"]]`` means the
     total per category is published, so within each category the hidden cells must be 0 or >= 2).
     """
+    threshold = configured_threshold() if threshold is None else threshold
     out = cells.copy()
     small = (out[value] > 0) & (out[value] < threshold)
     out["suppressed"] = small
@@ -51,30 +56,39 @@ def leaking_groups(cells: pd.DataFrame, relations: list[list[str]]) -> pd.DataFr
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
 
 
-
-# The reconciliation's person counts. The mart keeps them exact (its columns are NOT NULL); every surface
-# that publishes them (the exports, the headquarters page) reads them through
-# :func:`published_reconciliation_sql`, which hides counts from 1 to 4 (primary suppression, as in every
-# other breakdown), so they never leave the database as numbers.
+# The reconciliation's person counts. The mart holds a count from 1 to threshold - 1 as NULL; every
+# surface that publishes them (the exports, the headquarters page) reads them through
+# :func:`published_reconciliation_sql`, which hides such counts again, so they never leave the database.
 RECONCILIATION_COUNTS = ("source_count", "warehouse_count", "only_in_source", "disagreeing")
-SUPPRESSED_TEXT = "<5"
-PUBLISHED_THRESHOLD = 5  # "<5" is what the page and the exports print for a hidden count
 
 
-def is_small(value) -> bool:
-    """A person count that must not be published: from 1 to PUBLISHED_THRESHOLD - 1."""
+def configured_threshold() -> int:
+    """The smallest person count that is published (``RIDNI_SUPPRESSION_THRESHOLD``, default 5)."""
+    return settings().suppression_threshold
+
+
+def suppressed_text(at: int | None = None) -> str:
+    """What the page and the exports print for a hidden count: "<5" at the default threshold."""
+    return f"<{configured_threshold() if at is None else at}"
+
+
+def is_small(value, at: int | None = None) -> bool:
+    """A person count that must not be published: from 1 to the threshold - 1."""
+    at = configured_threshold() if at is None else at
     try:
-        return value is not None and not pd.isna(value) and 0 < int(value) < PUBLISHED_THRESHOLD
+        return value is not None and not pd.isna(value) and 0 < int(value) < at
     except (TypeError, ValueError):
         return False
 
 
-def published_reconciliation_sql(*, as_text: bool = False) -> str:
-    """The night's (``:n``) reconciliation as published: a count from 1 to 4 is NULL, or the text "<5" with
-    ``as_text`` (then every count is text), ordered by source and category."""
+def published_reconciliation_sql(*, as_text: bool = False, at: int | None = None) -> str:
+    """The night's (``:n``) reconciliation as published: a count from 1 to the threshold - 1 is NULL, or the
+    text "<threshold" with ``as_text`` (then every count is text), ordered by source and category."""
+    at = int(configured_threshold() if at is None else at)
+
     def count(column: str) -> str:
-        hidden = f"CASE WHEN {column} > 0 AND {column} < {PUBLISHED_THRESHOLD} THEN NULL ELSE {column} END"
-        return f"COALESCE(({hidden})::text, '{SUPPRESSED_TEXT}') AS {column}" if as_text else f"{hidden} AS {column}"
+        hidden = f"CASE WHEN {column} > 0 AND {column} < {at} THEN NULL ELSE {column} END"
+        return f"COALESCE(({hidden})::text, '{suppressed_text(at)}') AS {column}" if as_text else f"{hidden} AS {column}"
 
     columns = ", ".join(count(c) for c in RECONCILIATION_COUNTS)
     return (f"SELECT source_id, category, {columns} FROM marts.reconciliation "  # noqa: S608 (constant names only)

@@ -111,7 +111,7 @@ class NightView:
     totals: pd.DataFrame  # category, count_value, suppressed
     change_log: pd.DataFrame  # moves out of missing first
     change_log_total: int
-    reconciliation: pd.DataFrame  # counts from 1 to 4 are NULL (suppressed)
+    reconciliation: pd.DataFrame  # counts below the suppression threshold are NULL
     quality: pd.DataFrame | None  # source_id, drop_status, rows_*, validation_success, data_docs_uri, late
     review_queue: dict | None  # linkage_pairs, category_conflicts
 
@@ -122,10 +122,6 @@ CHANGE_LOG_SQL = """
     ORDER BY (from_category = 'missing' AND to_category IS NOT NULL AND to_category <> 'missing') DESC NULLS LAST,
              change, pseudo_id
 """
-
-# The mart keeps the reconciliation's counts exact; counts from 1 to 4 are read as NULL (shown "<5"), so the
-# page never receives them.
-RECONCILIATION_SQL = published_reconciliation_sql()
 
 
 def nights(engine: Engine) -> list[dt.date]:
@@ -151,7 +147,8 @@ def load_night(engine: Engine, night: dt.date, *, change_log_rows: int = CHANGE_
         totals = frame("SELECT category, count_value, suppressed FROM marts.category_totals WHERE night = :n")
         total_changes = conn.execute(sa.text("SELECT count(*) FROM marts.change_log WHERE night = :n"), p).scalar()
         change_log = frame(CHANGE_LOG_SQL + " LIMIT :lim", n=night, lim=change_log_rows)
-        reconciliation = frame(RECONCILIATION_SQL)
+        # small counts are read as NULL (shown "<5" at the default threshold): the page never receives them
+        reconciliation = frame(published_reconciliation_sql())
         quality = None  # None: the view is missing (its migration has not run)
         if conn.execute(sa.text("SELECT to_regclass('marts.source_quality')")).scalar() is not None:
             quality = frame(

@@ -2,8 +2,9 @@
 
 Every value from the warehouse goes through :func:`esc` (HTML escaping, quotes included); the only
 markup not built here is the chart, whose SVG text escapes its own labels. A suppressed count is
-shown as "<5" and never as its value (the marts do not hold it; the reconciliation's counts from 1 to 4
-are hidden by the query that reads them, see ``ridni.web.data.RECONCILIATION_SQL``).
+shown as "<5" (at the default ``RIDNI_SUPPRESSION_THRESHOLD``) and never as its value (the marts do not
+hold it; the reconciliation's small counts are hidden by the query that reads them, see
+``ridni.publish.suppression.published_reconciliation_sql``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from ridni.publish.chart import headline_frame, line_chart_svg
-from ridni.publish.suppression import is_small
+from ridni.publish.suppression import configured_threshold, is_small, suppressed_text
 from ridni.web.data import NightView, source_titles
 
-SUPPRESSED = "<5"
 DASH = "\u2014"
 
 STYLE = """
@@ -69,7 +69,7 @@ def fmt_int(value) -> str:
 def fmt_count(value, suppressed: bool = False) -> str:
     """A published count, or "<5" where it is suppressed."""
     if suppressed or value is None or pd.isna(value):
-        return SUPPRESSED
+        return suppressed_text()
     return fmt_int(value)
 
 
@@ -122,6 +122,7 @@ def _query(**params) -> str:
 def _headline(view: NightView) -> str:
     history = view.history.assign(night=pd.to_datetime(view.history["night"]).dt.date)
     earlier = history[history["night"] < view.night]
+    hidden = suppressed_text()
     prev_suppressed: set[str] = set()
     if not earlier.empty:  # a missing previous value is "<5" when that night's count was suppressed
         last = earlier[earlier["night"] == earlier["night"].max()]
@@ -129,14 +130,14 @@ def _headline(view: NightView) -> str:
     rows = []
     for r in view.headline.itertuples(index=False):
         if pd.isna(r.previous_value):
-            previous = SUPPRESSED if r.grp in prev_suppressed else DASH
+            previous = hidden if r.grp in prev_suppressed else DASH
         else:
             previous = fmt_int(r.previous_value)
         count = fmt_count(r.count_value)
         rows.append(
             f'<tr data-group="{esc(r.grp)}"><th scope="row">{esc(r.grp)}</th>'
-            + _td(count, num=True, cls="suppressed" if count == SUPPRESSED else "")
-            + _td(previous, num=True, cls="suppressed" if previous == SUPPRESSED else "")
+            + _td(count, num=True, cls="suppressed" if count == hidden else "")
+            + _td(previous, num=True, cls="suppressed" if previous == hidden else "")
             + _td(fmt_change(r.change), num=True) + "</tr>")
     table = _table(["group", "tonight", "previous night", "change"], rows, num_from=1, cls="headline")
     chart = line_chart_svg(headline_frame(view.history), highlight=view.night)
@@ -156,12 +157,13 @@ def region_category_cell(cells: pd.DataFrame) -> tuple[str, bool]:
     shown = int(cells.loc[~cells["suppressed"], "count_value"].fillna(0).sum())
     parts = [f"{shown:,}"] if shown or not hidden else []
     if hidden:
-        parts.append(SUPPRESSED if hidden == 1 else f"{hidden}\u00d7{SUPPRESSED}")
+        parts.append(suppressed_text() if hidden == 1 else f"{hidden}\u00d7{suppressed_text()}")
     return " + ".join(parts), bool(hidden)
 
 
 def _counts(view: NightView) -> str:
     counts, totals = view.counts, view.totals
+    hidden, at = suppressed_text(), configured_threshold()
     order = _category_order()
     present = set(counts["category"]) | set(totals["category"])
     categories = [c for c in order if c in present] + sorted(present - set(order))
@@ -184,7 +186,7 @@ def _counts(view: NightView) -> str:
     for category in categories:
         t = by_category.get(category)
         text = DASH if t is None else fmt_count(t.count_value, bool(t.suppressed))
-        total_cells.append(_td(text, num=True, cls="suppressed" if text == SUPPRESSED else ""))
+        total_cells.append(_td(text, num=True, cls="suppressed" if text == hidden else ""))
     rows.append('<tr class="total" data-region="(all)"><th scope="row">all regions (published total)</th>'
                 + "".join(total_cells) + "</tr>")
     pivot = _table(["region", *categories], rows, num_from=1, cls="region-category")
@@ -194,13 +196,13 @@ def _counts(view: NightView) -> str:
         text = fmt_count(r.count_value, bool(r.suppressed))
         detail_rows.append("<tr>" + "".join(_td(v) for v in (r.category, r.person_type, region_label(r.region),
                                                                r.sex, r.age_band))
-                           + _td(text, num=True, cls="suppressed" if text == SUPPRESSED else "") + "</tr>")
+                           + _td(text, num=True, cls="suppressed" if text == hidden else "") + "</tr>")
     detail = _table(["category", "person type", "region", "sex", "age band", "count"], detail_rows, num_from=5,
                     cls="category-counts")
     return ('<section id="counts"><h2>Counts by region and category</h2>'
-            '<p class="note">Counts from 1 to 4 are suppressed and shown as "&lt;5", with complementary '
-            "suppression so that no total gives one back. A region's cell adds up the published cells of the "
-            'finer breakdown; "n×&lt;5" means n suppressed cells in it.</p>'
+            f'<p class="note">Counts from 1 to {at - 1} are suppressed and shown as "{esc(hidden)}", with '
+            "complementary suppression so that no total gives one back. A region's cell adds up the published "
+            f'cells of the finer breakdown; "n×{esc(hidden)}" means n suppressed cells in it.</p>'
             f"{pivot}<details><summary>Full breakdown: category × person type × region × sex × age band "
             f"({len(counts):,} cells)</summary>{detail}</details></section>")
 
@@ -232,18 +234,19 @@ def _change_log(view: NightView) -> str:
 
 def _reconciliation(view: NightView) -> str:
     rows = []
+    hidden, at = suppressed_text(), configured_threshold()
     for r in view.reconciliation.itertuples(index=False):
         cells = []
         for v in (r.source_count, r.warehouse_count, r.only_in_source, r.disagreeing):
-            # NULL: hidden by the query; a count from 1 to 4 that got here anyway is not shown either
-            text = fmt_count(v, is_small(v))
-            cells.append(_td(text, num=True, cls="suppressed" if text == SUPPRESSED else ""))
+            # NULL: hidden by the query; a small count that got here anyway is not shown either
+            text = fmt_count(v, is_small(v, at))
+            cells.append(_td(text, num=True, cls="suppressed" if text == hidden else ""))
         rows.append("<tr>" + _td(r.source_id) + _td(r.category) + "".join(cells) + "</tr>")
     table = _table(["source", "category in the source", "source's count", "warehouse's count (same persons)",
                     "persons only in this source", "persons whose category disagrees"], rows, num_from=2,
                    cls="reconciliation")
     return (f'<section id="reconciliation"><h2>Reconciliation per source</h2>{table}<p class="note">Counts from '
-            '1 to 4 persons are shown as "&lt;5".</p></section>')
+            f'1 to {at - 1} persons are shown as "{esc(hidden)}".</p></section>')
 
 
 DROP_STATUS = {
