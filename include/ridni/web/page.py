@@ -319,12 +319,12 @@ def _review_by_group(view: NightView) -> str:
     """Per headline group: persons counted there whose kind, or whose situation, waits for a review."""
     if not {"kind_review", "situation_review"} <= set(view.headline.columns):
         return ""
-    rows = []
+    rows, hidden = [], suppressed_text()
     for r in view.headline.itertuples(index=False):
         kind, situation = fmt_count(r.kind_review), fmt_count(r.situation_review)
         rows.append(f'<tr data-group="{esc(r.grp)}"><th scope="row">{esc(r.grp)}</th>'
-                    + _td(kind, num=True, cls="suppressed" if kind == SUPPRESSED else "")
-                    + _td(situation, num=True, cls="suppressed" if situation == SUPPRESSED else "") + "</tr>")
+                    + _td(kind, num=True, cls="suppressed" if kind == hidden else "")
+                    + _td(situation, num=True, cls="suppressed" if situation == hidden else "") + "</tr>")
     table = _table(["group", "kind to review", "situation to review"], rows, num_from=1, cls="review-by-group")
     return ('<p class="note">Of each headline group, the persons whose evidence of equal weight disagrees: on the '
             "kind of held (they count as held meanwhile) or on the situation (the previous decision stands "
