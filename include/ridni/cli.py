@@ -34,9 +34,26 @@ def _ingest(args) -> int:
     for report in ingest_night(engine, night, sources):
         print(f"{report.source_id:20} {report.status:9} loaded={report.rows_loaded} "
               f"quarantined={report.rows_quarantined} withdrawn={report.withdrawn}"
+              + (f" withdrawals_held={report.withdrawals_held}" if report.withdrawals_held else "")
               + (f"  reason: {report.reason}" if report.reason else ""))
         failed += report.status in ("rejected", "held")
     return 1 if failed else 0
+
+
+def _confirm_withdrawals(args) -> int:
+    """An operator's confirmation of the withdrawals a snapshot held (more absent records than its contract allows)."""
+    from ridni.ingest.load import confirm_withdrawals
+
+    url, _ = db.resolve_url()
+    night = dt.date.fromisoformat(args.night) if args.night else None
+    withdrawn = confirm_withdrawals(db.make_engine(url), args.source, night,
+                                    confirmed_by=f"ridni confirm-withdrawals ({os.environ.get('USER', 'operator')})")
+    if not withdrawn:
+        print(f"{args.source}: no withdrawals held" + (f" for {night}" if night else ""))
+        return 1
+    print(f"{args.source}: {withdrawn} held withdrawal(s) applied; rerun the night's person resolution and "
+          "publication to show them")
+    return 0
 
 
 def _demo(args) -> int:
@@ -69,9 +86,9 @@ def _explain(args) -> int:
 
 
 def _docs(args) -> int:
-    from ridni.contracts.docs import write_sources_doc
+    from ridni.contracts.docs import write
 
-    print(write_sources_doc())
+    print(write())
     return 0
 
 
@@ -91,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--night", required=True, help="YYYY-MM-DD")
     p.add_argument("--source", action="append", help="a source_id (repeatable); default all")
     p.set_defaults(func=_ingest)
+
+    p = sub.add_parser("confirm-withdrawals",
+                       help="apply the withdrawals a snapshot held because it left out too many records")
+    p.add_argument("--source", required=True, help="a snapshot source_id")
+    p.add_argument("--night", help="YYYY-MM-DD: only the hold of this night (default: the source's pending hold)")
+    p.set_defaults(func=_confirm_withdrawals)
 
     p = sub.add_parser("demo", help="generate a night of extracts and run the nightly DAGs end to end")
     p.add_argument("--persons", type=int, default=3000)

@@ -126,7 +126,8 @@ def build_ingest_dag(contract: Contract) -> DAG:
         max_active_runs=1,  # nights of a source load in order (register deltas depend on it)
         tags=["ridni", "ingest", contract.cadence],
         doc_md=_doc(contract),
-        params={"night": None, "source_id": source_id},
+        # confirm_withdrawals: an operator's confirmation of the withdrawals the night's snapshot held
+        params={"night": None, "source_id": source_id, "confirm_withdrawals": False},
         default_args={
             "owner": "ridni-data-engineering",
             "retries": settings().task_retries,
@@ -184,7 +185,8 @@ def build_ingest_dag(contract: Contract) -> DAG:
                 drop = drops.get(conn, drop_id)
             report = load_drop(engine(), contract, drop, max_bad_row_share=s.max_bad_row_share,
                                max_volume_change=s.max_volume_change, dag_id=context["dag"].dag_id,
-                               dag_run_id=context["run_id"])
+                               dag_run_id=context["run_id"],
+                               confirm_withdrawals_held=bool(context["params"].get("confirm_withdrawals")))
             log.info("load %s: %s, %d loaded, %d quarantined, %d withdrawn", source_id, report.status,
                      report.rows_loaded, report.rows_quarantined, report.withdrawn)
             if report.status in ("rejected", "held"):
