@@ -291,10 +291,13 @@ def reject_drop(conn: Connection, drop: drops.Drop, exc: drops.DropRejected | Fi
 
 
 def _previous_rows(conn: Connection, source_id: str, night: dt.date) -> int | None:
+    """The size of the source's previous snapshot, leaving out one whose withdrawals were held and never
+    confirmed (a cut-short export is no measure for the next full one)."""
     return conn.execute(
         sa.text(
-            "SELECT rows_received FROM staging.load WHERE source_id=:s AND extract_date<:n AND status='loaded' "
-            "ORDER BY extract_date DESC, load_id DESC LIMIT 1"
+            "SELECT rows_received FROM staging.load l WHERE source_id=:s AND extract_date<:n AND status='loaded' "
+            "AND NOT EXISTS (SELECT FROM core.withdrawal_hold h WHERE h.load_id = l.load_id "
+            "AND h.status <> 'confirmed') ORDER BY extract_date DESC, load_id DESC LIMIT 1"
         ),
         {"s": source_id, "n": night},
     ).scalar()
