@@ -574,3 +574,178 @@ def test_9_two_ingests_of_one_source_night_at_once_load_it_once(night_env, fresh
         assert conn.execute(sa.text("SELECT count(*) FROM raw.drop")).scalar() == 1
         assert conn.execute(sa.text("SELECT count(*) FROM staging.load")).scalar() == 1
     balanced(engine)
+
+
+# ------------------------------------------------------------------------------------------ faults of our own
+def _manifest(root: Path, source_id: str, night: dt.date = START) -> tuple[Path, dict]:
+    path = folder(root, source_id, night) / "manifest.json"
+    return path, json.loads(path.read_text(encoding="utf-8"))
+
+
+def _refused(engine, source_id: str, night: dt.date, words: str, core_before=None, page: str = "rejected") -> None:
+    """The drop refused for the reason, recorded and alerted once, the page's status (``page``), core unchanged."""
+    with engine.connect() as conn:
+        reasons = conn.execute(sa.text("SELECT reason FROM quarantine.rejected_drop WHERE source_id = :s "
+                                       "AND extract_date = :n"), {"s": source_id, "n": night}).scalars().all()
+    assert len(reasons) == 1 and words in reasons[0], reasons
+    assert len(alerts(engine, "drop_rejected")) == 1
+    assert quality(engine, source_id, night)["drop_status"] == page
+    if core_before is not None:
+        assert diff(fingerprint(engine, ["core"]), core_before) == {}
+
+
+def test_own_1_a_jsonl_snapshot_cut_at_a_record_boundary_with_a_matching_manifest_is_held(night_env, fresh_warehouse,
+                                                                                          tmp_path):
+    _, engine = fresh_warehouse
+    night_env(persons=250)
+    assert ingest_source(engine, "coordhq_cases", START).status == "loaded"
+    before = standing(engine, "coordhq_cases")
+    path = copy_drop(tmp_path, "coordhq_cases", START, N2) / "cases.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    kept = lines[: len(lines) * 7 // 10]
+    path.write_bytes(b"".join(kept))
+    refresh_manifest(path.parent, path.name, len(kept))
+    report = ingest_source(engine, "coordhq_cases", N2)
+    assert report.status == "loaded" and report.withdrawals_held == len(lines) - len(kept) and report.withdrawn == 0
+    assert standing(engine, "coordhq_cases") == before
+    assert quality(engine, "coordhq_cases", N2)["drop_status"] == "withdrawals held"
+    assert len(alerts(engine, "withdrawals_held")) == 1
+    balanced(engine)
+
+
+def test_own_2_a_register_change_stamped_in_the_future_is_quarantined(night_env, fresh_warehouse, tmp_path):
+    _, engine = fresh_warehouse
+    synth = night_env(persons=60, nights=2)
+    assert ingest_source(engine, "mvs_register", START).status == "loaded"
+    header, rows = _first_register(tmp_path)
+    col = {h: i for i, h in enumerate(header)}
+    skewed, fine = (list(r) for r in rows[:2])
+    for r, at in ((skewed, "2027-11-02T08:00:00"), (fine, N2.isoformat() + "T08:00:00")):
+        r[col["op"]], r[col["changed_at"]] = "U", at
+    shutil.rmtree(folder(tmp_path, "mvs_register", synth.nights[1]))
+    _register_delta(tmp_path, N2, 2, [skewed, fine], header)
+    report = ingest_source(engine, "mvs_register", N2)
+    assert (report.status, report.rows_loaded, report.rows_quarantined) == ("loaded", 1, 1)
+    with engine.connect() as conn:
+        reasons = conn.execute(sa.text("SELECT reasons FROM quarantine.rejected_row")).scalar_one()
+    assert reasons == ["date_order(changed_at<=extract_date)"]
+    assert len(alerts(engine, "rows_quarantined")) == 1
+    balanced(engine)
+
+
+def test_own_3_a_drop_for_a_future_night_is_refused(night_env, fresh_warehouse, tmp_path):
+    _, engine = fresh_warehouse
+    night_env(persons=60)
+    future = dt.date.today() + dt.timedelta(days=30)
+    copy_drop(tmp_path, "npu_appeals", START, future)
+    assert ingest_source(engine, "npu_appeals", future).status == "rejected"
+    _refused(engine, "npu_appeals", future, "30 days in the future")
+    assert standing(engine, "npu_appeals") == 0
+
+
+@pytest.mark.parametrize("lie", [+1, -1])
+def test_own_4_a_manifest_whose_row_count_lies_by_one_is_refused(night_env, fresh_warehouse, tmp_path, lie):
+    _, engine = fresh_warehouse
+    night_env(persons=60)
+    path, manifest = _manifest(tmp_path, "npu_appeals")
+    manifest["files"][0]["rows"] += lie
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert ingest_source(engine, "npu_appeals", START).status == "rejected"
+    _refused(engine, "npu_appeals", START, "differs from the manifest's")
+    assert standing(engine, "npu_appeals") == 0
+
+
+def test_own_5_an_xlsx_with_merged_cells_loads_what_it_can_and_quarantines_the_rest(night_env, fresh_warehouse,
+                                                                                   tmp_path):
+    """Merged cells keep their value in the first cell only: a record whose case number is merged away cannot
+    be identified and is quarantined; a merged free-text cell just leaves the others empty."""
+    import openpyxl
+
+    _, engine = fresh_warehouse
+    night_env(persons=250)
+    path = folder(tmp_path, "sbu_jc", START) / "registry.xlsx"
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    case_col, source_col = header.index("Номер справи") + 1, header.index("Джерело") + 1
+    ws.merge_cells(start_row=2, start_column=case_col, end_row=3, end_column=case_col)  # row 3 loses its key
+    ws.merge_cells(start_row=4, start_column=source_col, end_row=5, end_column=source_col)
+    wb.save(path)
+    rows = ws.max_row - 1
+    refresh_manifest(path.parent, path.name, rows)
+    report = ingest_source(engine, "sbu_jc", START)
+    assert (report.status, report.rows_loaded, report.rows_quarantined) == ("loaded", rows - 1, 1)
+    with engine.connect() as conn:
+        line, reasons = conn.execute(sa.text("SELECT line_no, reasons FROM quarantine.rejected_row")).one()
+    assert line == 3 and any("record_key" in r for r in reasons)
+    balanced(engine)
+
+
+def test_own_6_a_snapshot_older_than_the_one_loaded_is_refused(night_env, fresh_warehouse, tmp_path):
+    _, engine = fresh_warehouse
+    night_env(persons=250)
+    path = copy_drop(tmp_path, "ombudsman", START, N2) / "civilians.csv"
+    header, rows, newline = read_csv(path)
+    write_csv(path, header, rows[:-1], newline)
+    assert ingest_source(engine, "ombudsman", N2).status == "loaded"
+    core = fingerprint(engine, ["core"])
+    assert ingest_source(engine, "ombudsman", START).status == "rejected"  # the first night arrives late
+    _refused(engine, "ombudsman", START, "would take the source back in time", core)
+
+
+def test_own_7_a_manifest_listing_one_file_twice_is_refused(night_env, fresh_warehouse, tmp_path):
+    _, engine = fresh_warehouse
+    night_env(persons=60)
+    path, manifest = _manifest(tmp_path, "npu_appeals")
+    manifest["files"].append(dict(manifest["files"][0]))
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert ingest_source(engine, "npu_appeals", START).status == "rejected"
+    _refused(engine, "npu_appeals", START, "listed 2 times")
+
+
+@pytest.mark.parametrize("rows", [True, "74", 74.0, -1])
+def test_own_8_a_manifest_row_count_that_is_not_a_count_is_refused(night_env, fresh_warehouse, tmp_path, rows):
+    _, engine = fresh_warehouse
+    night_env(persons=60)
+    path, manifest = _manifest(tmp_path, "npu_appeals")
+    manifest["files"][0]["rows"] = rows
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert ingest_source(engine, "npu_appeals", START).status == "rejected"
+    _refused(engine, "npu_appeals", START, "manifest row count missing or not a non-negative integer")
+
+
+@pytest.mark.parametrize("manifest", ["huge", "nested"])
+def test_own_9_a_huge_or_deeply_nested_manifest_is_refused_unread(night_env, fresh_warehouse, tmp_path, manifest):
+    _, engine = fresh_warehouse
+    night_env(persons=60)
+    path, _ = _manifest(tmp_path, "npu_appeals")
+    path.write_text(" " * (2 << 20) + "{}" if manifest == "huge" else "[" * 100_000 + "]" * 100_000)
+    assert ingest_source(engine, "npu_appeals", START).status == "rejected"
+    _refused(engine, "npu_appeals", START, "larger than" if manifest == "huge" else "unreadable: RecursionError")
+
+
+def test_own_10_a_trailing_unnamed_empty_column_still_loads(night_env, fresh_warehouse, tmp_path):
+    """The counterpart of item 9: a trailing delimiter on every line (an empty column without a name) holds no data
+    and the file loads."""
+    _, engine = fresh_warehouse
+    night_env(persons=60)
+    path = folder(tmp_path, "npu_appeals", START) / "appeals.csv"
+    header, rows, newline = read_csv(path, "utf-8", ";")
+    write_csv(path, [*header, ""], [[*r, ""] for r in rows], newline, **NPU)
+    report = ingest_source(engine, "npu_appeals", START)
+    assert report.status == "loaded" and report.rows_loaded == len(rows)
+    balanced(engine)
+
+
+def test_own_11_a_file_replaced_by_a_link_after_it_was_archived_is_not_followed(night_env, fresh_warehouse, tmp_path):
+    """A drop loaded, then its data file replaced by a link to a host file with the same name: the next run sees
+    a link and refuses that delivery; the loaded drop, the archive and core stay as they were."""
+    _, engine = fresh_warehouse
+    night_env(persons=60)
+    assert ingest_source(engine, "npu_appeals", START).status == "loaded"
+    core = fingerprint(engine, ["core"])
+    path = folder(tmp_path, "npu_appeals", START) / "appeals.csv"
+    path.unlink()
+    path.symlink_to("/etc/passwd")
+    assert ingest_source(engine, "npu_appeals", START).status == "rejected"
+    _refused(engine, "npu_appeals", START, "1 symbolic link", core, page="loaded")  # the night's loaded drop

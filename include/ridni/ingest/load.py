@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -320,7 +319,7 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
     problems = parsed.problems
     if contract.cadence == "delta":
         rows = _in_application_order(rows)
-        problems = problems + _register_problems(conn, contract, drop, rows)
+        problems = problems + _register_problems(conn, drop, rows)
     outcome = validate(
         contract, rows, extract_date=drop.night, manifest_rows=declared_rows,
         # only a full snapshot's size is comparable night to night (deltas and events vary by nature)
@@ -397,14 +396,10 @@ def _in_application_order(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.iloc[order].reset_index(drop=True)
 
 
-# a change stamped this long after the extract date's end is a clock's error, not a change
-CLOCK_SKEW_LIMIT = dt.timedelta(days=1)
-
-
-def _register_problems(conn: Connection, contract: Contract, drop: drops.Drop, rows: pd.DataFrame) -> list[Problem]:
+def _register_problems(conn: Connection, drop: drops.Drop, rows: pd.DataFrame) -> list[Problem]:
     """Rows of a register delta that cannot apply: an update (``U``) or withdrawal (``D``) of an entry the
-    register never inserted (in the warehouse, or earlier in this delta), and a ``changed_at`` in the
-    future of the extract. Each is quarantined with its reason; the rest of the delta applies."""
+    register never inserted (in the warehouse, or earlier in this delta). Each is quarantined with its
+    reason; the rest of the delta applies."""
     if rows.empty:
         return []
     keys = rows["record_key"].astype("str")
@@ -416,14 +411,8 @@ def _register_problems(conn: Connection, contract: Contract, drop: drops.Drop, r
     inserts = pd.Series(np.where(rows["op"].eq("I").fillna(False).to_numpy(), position, len(rows)))
     first_insert = inserts.groupby(keys.to_numpy()).transform("min").to_numpy()
     orphan = rows["op"].isin(["U", "D"]).fillna(False).to_numpy() & ~in_core & (first_insert > position)
-    problems = [Problem(int(n), "op", f"{op} for a register entry never inserted")
-                for n, op in zip(rows["line_no"].to_numpy()[orphan], rows["op"].to_numpy()[orphan], strict=True)]
-    day_after = dt.datetime.combine(drop.night + dt.timedelta(days=1), dt.time(0), tzinfo=ZoneInfo(contract.timezone))
-    limit = pd.Timestamp(day_after + CLOCK_SKEW_LIMIT)
-    ahead = (pd.to_datetime(rows["changed_at"], utc=True) >= limit).fillna(False).to_numpy()
-    problems += [Problem(int(n), "changed_at", "later than the day after the extract date (clock skew?)")
-                 for n in rows["line_no"].to_numpy()[ahead]]
-    return problems
+    return [Problem(int(n), "op", f"{op} for a register entry never inserted")
+            for n, op in zip(rows["line_no"].to_numpy()[orphan], rows["op"].to_numpy()[orphan], strict=True)]
 
 
 _MERGE_COLUMNS = ", ".join(CANONICAL_FIELDS + ["attributes", "row_hash"])
