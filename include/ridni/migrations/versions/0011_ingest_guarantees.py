@@ -99,7 +99,6 @@ def upgrade() -> None:
     op.execute("ALTER TABLE raw.drop ADD COLUMN content_sha256 text")
     op.execute(f"UPDATE raw.drop d SET content_sha256 = {CONTENT_DIGEST}")  # noqa: S608 (our own SQL)
     op.execute("ALTER TABLE raw.drop DROP CONSTRAINT drop_source_id_extract_date_manifest_sha256_key")
-    op.execute("ALTER TABLE raw.drop ALTER COLUMN content_sha256 SET NOT NULL")
     op.execute("CREATE UNIQUE INDEX drop_once_per_content ON raw.drop (source_id, extract_date, content_sha256)")
 
     op.execute("DROP INDEX staging.load_once_per_file")
