@@ -70,6 +70,14 @@ def drop_statuses(engine, source_id: str) -> list[tuple]:
             "SELECT extract_date, status FROM raw.drop WHERE source_id = :s ORDER BY drop_id"), {"s": source_id})]
 
 
+def first_night(night_env, fresh_warehouse, source_id: str, persons: int) -> tuple[sa.Engine, int]:
+    """The source's first night generated and loaded; the engine and the source's standing records."""
+    _, engine = fresh_warehouse
+    night_env(persons=persons)
+    assert ingest_source(engine, source_id, START).status == "loaded"
+    return engine, standing(engine, source_id)
+
+
 def folder(root: Path, source_id: str, night: dt.date) -> Path:
     return root / "landing" / source_id / night.isoformat()
 
@@ -167,10 +175,7 @@ def test_1_a_night_of_re_delivered_snapshots_with_two_changed_children_is_resolv
 
 # ------------------------------------------------------------------------------------------ 2. back to an earlier state
 def test_2_a_snapshot_that_returns_to_an_earlier_state_is_loaded_and_reinstates(night_env, fresh_warehouse, tmp_path):
-    _, engine = fresh_warehouse
-    night_env(persons=250)
-    assert ingest_source(engine, "ombudsman", START).status == "loaded"
-    before = standing(engine, "ombudsman")
+    engine, before = first_night(night_env, fresh_warehouse, "ombudsman", 250)
     path_b = copy_drop(tmp_path, "ombudsman", START, N2) / "civilians.csv"
     header, rows, newline = read_csv(path_b)
     write_csv(path_b, header, rows[3:], newline)  # B: three records gone
@@ -213,6 +218,17 @@ def _first_register(root: Path):
     return header, rows
 
 
+def register_first_night(night_env, fresh_warehouse, tmp_path):
+    """The register's seq 1 loaded, the generated second night taken away (the test writes its own seq 2);
+    the engine, the delta's header, its column positions and its rows."""
+    _, engine = fresh_warehouse
+    synth = night_env(persons=60, nights=2)
+    assert ingest_source(engine, "mvs_register", START).status == "loaded"
+    shutil.rmtree(folder(tmp_path, "mvs_register", synth.nights[1]))
+    header, rows = _first_register(tmp_path)
+    return engine, header, {h: i for i, h in enumerate(header)}, rows
+
+
 def _register_entry(engine, key: str) -> dict:
     with engine.connect() as conn:
         return dict(conn.execute(sa.text("SELECT status, withdrawn_on FROM core.source_record "
@@ -225,18 +241,13 @@ def test_3_register_changes_apply_in_changed_at_order(night_env, fresh_warehouse
     """Two changes of one entry in one delta, the 12:00 one (returned) before the 09:00 one (captivity) in the file:
     the entry ends returned. Two changes of one entry at the same moment are ambiguous: the contract's key
     (register_no, changed_at) makes them a duplicate, quarantined both, the entry left as it stood."""
-    _, engine = fresh_warehouse
-    synth = night_env(persons=60, nights=2)
-    assert ingest_source(engine, "mvs_register", START).status == "loaded"
-    header, rows = _first_register(tmp_path)
-    col = {h: i for i, h in enumerate(header)}
+    engine, header, col, rows = register_first_night(night_env, fresh_warehouse, tmp_path)
     entry = next(r for r in rows if r[col["op"]] == "I")
     stood = _register_entry(engine, entry[col["register_no"]])["status"]
     returned, captivity = list(entry), list(entry)
     for row, code, at in ((returned, "50", "T12:00:00"), (captivity, "40", "T09:00:00")):
         row[col["op"]], row[col["status_code"]] = "U", code
         row[col["changed_at"]] = N2.isoformat() + (at if moments == "later change first" else "T10:00:00")
-    shutil.rmtree(folder(tmp_path, "mvs_register", synth.nights[1]))
     _register_delta(tmp_path, N2, 2, [returned, captivity], header)
 
     report = ingest_source(engine, "mvs_register", N2)
@@ -281,10 +292,7 @@ def test_4_a_partial_snapshot_holds_its_withdrawals_until_an_operator_confirms(n
 
 
 def test_4_the_dag_param_confirms_and_a_later_snapshot_supersedes_a_hold(night_env, fresh_warehouse, tmp_path):
-    _, engine = fresh_warehouse
-    night_env(persons=250)
-    assert ingest_source(engine, "npu_appeals", START).status == "loaded"
-    before = standing(engine, "npu_appeals")
+    engine, before = first_night(night_env, fresh_warehouse, "npu_appeals", 250)
     copy_drop(tmp_path, "npu_appeals", START, N2)
     keep_npu_rows(tmp_path, N2, 0.6)
     assert ingest_source(engine, "npu_appeals", N2).withdrawals_held > 0
@@ -309,10 +317,7 @@ def test_4_the_dag_param_confirms_and_a_later_snapshot_supersedes_a_hold(night_e
 
 
 def test_4_a_small_share_is_withdrawn_at_once(night_env, fresh_warehouse, tmp_path):
-    _, engine = fresh_warehouse
-    night_env(persons=250)
-    assert ingest_source(engine, "npu_appeals", START).status == "loaded"
-    before = standing(engine, "npu_appeals")
+    engine, before = first_night(night_env, fresh_warehouse, "npu_appeals", 250)
     copy_drop(tmp_path, "npu_appeals", START, N2)
     cut = keep_npu_rows(tmp_path, N2, 0.97)
     assert 0 < cut <= max(10, before * 0.05)
@@ -466,11 +471,7 @@ def test_9_a_manifest_seq_that_is_not_a_positive_integer_refuses_the_drop(night_
 
 
 def test_9_updates_and_withdrawals_of_entries_never_inserted_are_quarantined(night_env, fresh_warehouse, tmp_path):
-    _, engine = fresh_warehouse
-    synth = night_env(persons=60, nights=2)
-    assert ingest_source(engine, "mvs_register", START).status == "loaded"
-    header, rows = _first_register(tmp_path)
-    col = {h: i for i, h in enumerate(header)}
+    engine, header, col, rows = register_first_night(night_env, fresh_warehouse, tmp_path)
     known = next(r for r in rows if r[col["op"]] == "I")
     update, phantom_u, phantom_d, insert_then_update = (list(known) for _ in range(4))
     update[col["op"]], update[col["status_code"]] = "U", "40"
@@ -481,7 +482,6 @@ def test_9_updates_and_withdrawals_of_entries_never_inserted_are_quarantined(nig
     later[col["op"]], later[col["changed_at"]] = "U", N2.isoformat() + "T23:00:00"
     for r in (update, phantom_u, phantom_d, insert_then_update):
         r[col["changed_at"]] = N2.isoformat() + "T08:00:00"
-    shutil.rmtree(folder(tmp_path, "mvs_register", synth.nights[1]))
     _register_delta(tmp_path, N2, 2, [update, phantom_u, phantom_d, later, insert_then_update], header)
 
     report = ingest_source(engine, "mvs_register", N2)
@@ -596,10 +596,7 @@ def _refused(engine, source_id: str, night: dt.date, words: str, core_before=Non
 
 def test_own_1_a_jsonl_snapshot_cut_at_a_record_boundary_with_a_matching_manifest_is_held(night_env, fresh_warehouse,
                                                                                           tmp_path):
-    _, engine = fresh_warehouse
-    night_env(persons=250)
-    assert ingest_source(engine, "coordhq_cases", START).status == "loaded"
-    before = standing(engine, "coordhq_cases")
+    engine, before = first_night(night_env, fresh_warehouse, "coordhq_cases", 250)
     path = copy_drop(tmp_path, "coordhq_cases", START, N2) / "cases.jsonl"
     lines = path.read_bytes().splitlines(keepends=True)
     kept = lines[: len(lines) * 7 // 10]
@@ -614,15 +611,10 @@ def test_own_1_a_jsonl_snapshot_cut_at_a_record_boundary_with_a_matching_manifes
 
 
 def test_own_2_a_register_change_stamped_in_the_future_is_quarantined(night_env, fresh_warehouse, tmp_path):
-    _, engine = fresh_warehouse
-    synth = night_env(persons=60, nights=2)
-    assert ingest_source(engine, "mvs_register", START).status == "loaded"
-    header, rows = _first_register(tmp_path)
-    col = {h: i for i, h in enumerate(header)}
+    engine, header, col, rows = register_first_night(night_env, fresh_warehouse, tmp_path)
     skewed, fine = (list(r) for r in rows[:2])
     for r, at in ((skewed, "2027-11-02T08:00:00"), (fine, N2.isoformat() + "T08:00:00")):
         r[col["op"]], r[col["changed_at"]] = "U", at
-    shutil.rmtree(folder(tmp_path, "mvs_register", synth.nights[1]))
     _register_delta(tmp_path, N2, 2, [skewed, fine], header)
     report = ingest_source(engine, "mvs_register", N2)
     assert (report.status, report.rows_loaded, report.rows_quarantined) == ("loaded", 1, 1)
