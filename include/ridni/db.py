@@ -90,7 +90,7 @@ def _csv(frame: pd.DataFrame) -> io.IOBase:
     try:
         texts = frame.select_dtypes(include=["object", "string"]).columns
         blanked = frame.assign(**{c: frame[c].mask(frame[c].eq("").fillna(False).astype(bool)) for c in texts})
-        table = pa.Table.from_pandas(blanked, preserve_index=False)
+        table = pa.Table.from_pandas(blanked, preserve_index=False).combine_chunks()
         buf: io.IOBase = io.BytesIO()
         pa_csv.write_csv(table, buf, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
