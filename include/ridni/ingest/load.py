@@ -580,12 +580,13 @@ def _latest_snapshot(conn: Connection, source_id: str) -> tuple[set[str], dt.dat
     return files, night
 
 
-def _delta_refusal(conn: Connection, drop: drops.Drop) -> tuple[str, drops.DropRejected] | str | None:
-    """Whether a register delta may apply now: None, "skip" (this seq applied before with the same content),
-    or (status, refusal) for a seq that is missing, replayed with other content, or out of sequence."""
+def _delta_refusal(conn: Connection, drop: drops.Drop) -> tuple[str, str | None, drops.DropRejected | None] | None:
+    """Whether a register delta may apply now: None when it may; else (the drop's status, the alert's kind,
+    the refusal): ``skipped`` for a seq applied before with the same content (no alert), ``rejected`` for a
+    seq that is missing or replayed with other content, ``held`` for a seq past a gap."""
     if drop.seq is None:
         found = type(drop.manifest.get("seq")).__name__ if "seq" in drop.manifest else "none"
-        return "rejected", drops.DropRejected(
+        return "rejected", None, drops.DropRejected(
             f"manifest seq missing or not a positive integer up to {drops.MAX_SEQ} (found: {found})", drops.MANIFEST)
     last = _last_applied_seq(conn, drop.source_id)
     if last is not None and drop.seq <= last:
@@ -594,12 +595,12 @@ def _delta_refusal(conn: Connection, drop: drops.Drop) -> tuple[str, drops.DropR
         before = set(conn.execute(sa.text("SELECT sha256 FROM raw.drop_file WHERE drop_id = :d"),
                                   {"d": applied_by}).scalars())
         if applied_by is None or before == {f.sha256 for f in drop.files}:
-            return "skip"
-        return "rejected", drops.DropRejected(
+            return "skipped", None, None
+        return "rejected", "seq_replayed", drops.DropRejected(
             f"seq {drop.seq} was applied before (drop {applied_by}) with other content: a replayed delta "
             "that differs is refused; the source must send its changes under the next seq", drops.MANIFEST)
     if last is not None and drop.seq != last + 1:
-        return "held", drops.DropRejected(
+        return "held", "seq_gap", drops.DropRejected(
             f"register seq gap: last applied {last}, received {drop.seq}; missing {last + 1}..{drop.seq - 1}",
             drops.MANIFEST)
     return None
@@ -635,16 +636,14 @@ def _load_locked(conn: Connection, contract: Contract, drop: drops.Drop, max_bad
         return report
     if contract.cadence == "delta":
         refusal = _delta_refusal(conn, drop)
-        if refusal == "skip":
-            conn.execute(sa.text("UPDATE raw.drop SET status='loaded', reason=:r, finished_at=now() "
-                                 "WHERE drop_id=:d"), {"r": f"seq {drop.seq} already applied", "d": drop.drop_id})
-            report.status, report.reason = "skipped", f"seq {drop.seq} already applied"
-            return report
         if refusal:
-            refused_as, exc = refusal
-            return reject_drop(conn, drop, exc, status=refused_as,
-                               kind="seq_replayed" if "replayed" in exc.reason else None,
-                               dag_id=dag_id, dag_run_id=dag_run_id)
+            status, kind, exc = refusal
+            if status == "skipped":
+                conn.execute(sa.text("UPDATE raw.drop SET status='loaded', reason=:r, finished_at=now() "
+                                     "WHERE drop_id=:d"), {"r": f"seq {drop.seq} already applied", "d": drop.drop_id})
+                report.status, report.reason = "skipped", f"seq {drop.seq} already applied"
+                return report
+            return reject_drop(conn, drop, exc, status=status, kind=kind, dag_id=dag_id, dag_run_id=dag_run_id)
 
     declared = {f["name"]: f.get("rows") for f in drop.manifest.get("files", [])}
     files = sorted(drop.files, key=lambda f: f.name)
