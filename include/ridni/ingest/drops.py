@@ -26,6 +26,8 @@ import sqlalchemy as sa
 from fsspec.implementations.local import LocalFileSystem
 from sqlalchemy.engine import Connection
 
+from ridni.alerts import Alert, raise_alert
+
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
@@ -238,9 +240,8 @@ def receive(conn: Connection, *, landing: str, archive: str, source_id: str, nig
     manifest, manifest_error = _read_manifest(archived)
     if irregular:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(irregular.items()))
-        manifest_error = (f"{sum(irregular.values())} entr{'y' if sum(irregular.values()) == 1 else 'ies'} "
-                          f"that {'is' if sum(irregular.values()) == 1 else 'are'} not a regular file ({kinds}): "
-                          "only regular files inside the drop folder are read")
+        manifest_error = f"entries that are not regular files ({kinds}): only regular files inside the drop " \
+                         "folder are read"
     manifest_sha = archived[MANIFEST].sha256 if MANIFEST in archived else None
     declared = {f.get("name"): f for f in manifest.get("files", []) if isinstance(f, dict)} \
         if isinstance(manifest.get("files"), list) else {}
@@ -291,12 +292,10 @@ def receive(conn: Connection, *, landing: str, archive: str, source_id: str, nig
                  "drows": rows if type(rows) is int and 0 <= rows <= MAX_SEQ else None},
             )
         if loaded_before:
-            from ridni.alerts import Alert, raise_alert
-
             raise_alert(conn, Alert(
                 kind="night_redelivered", severity="warning",
                 message=f"the source re-delivered a night it had delivered and we had loaded (drop {loaded_before}); "
-                        f"the new content is drop {drop_id}, checked and loaded on its own",
+                        f"the new content is drop {drop_id}, checked on its own",
                 source_id=source_id, extract_date=night, quarantine_ref=f"raw.drop drop_id={drop_id}",
             ))
     files = [f for n, f in archived.items() if n != MANIFEST]
