@@ -34,6 +34,7 @@ def _ingest(args) -> int:
     for report in ingest_night(engine, night, sources):
         print(f"{report.source_id:20} {report.status:9} loaded={report.rows_loaded} "
               f"quarantined={report.rows_quarantined} withdrawn={report.withdrawn}"
+              + (f" withdrawals_held={report.withdrawals_held}" if report.withdrawals_held else "")
               + (f"  reason: {report.reason}" if report.reason else ""))
         failed += report.status in ("rejected", "held")
     return 1 if failed else 0
@@ -50,6 +51,22 @@ def _night(args) -> int:
         print(result.line(), flush=True)
         ok = ok and result.ok
     return 0 if ok else 1
+
+
+def _confirm_withdrawals(args) -> int:
+    """An operator's confirmation of the withdrawals a snapshot held (more absent records than its contract allows)."""
+    from ridni.ingest.load import confirm_withdrawals
+
+    url, _ = db.resolve_url()
+    night = dt.date.fromisoformat(args.night) if args.night else None
+    withdrawn = confirm_withdrawals(db.make_engine(url), args.source, night,
+                                    confirmed_by=f"ridni confirm-withdrawals ({os.environ.get('USER', 'operator')})")
+    if not withdrawn:
+        print(f"{args.source}: no withdrawals held" + (f" for {night}" if night else ""))
+        return 1
+    print(f"{args.source}: {withdrawn} held withdrawal(s) applied; rerun the night's person resolution and "
+          "publication to show them")
+    return 0
 
 
 def _demo(args) -> int:
@@ -108,9 +125,9 @@ def explanation_text(person_id: int, rows) -> str:
 
 
 def _docs(args) -> int:
-    from ridni.contracts.docs import write_sources_doc
+    from ridni.contracts.docs import write
 
-    print(write_sources_doc())
+    print(write())
     return 0
 
 
@@ -136,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("night", help="YYYY-MM-DD")
     p.add_argument("--no-data-docs", action="store_true", help="skip building the Data Docs")
     p.set_defaults(func=_night)
+
+    p = sub.add_parser("confirm-withdrawals",
+                       help="apply the withdrawals a snapshot held because it left out too many records")
+    p.add_argument("--source", required=True, help="a snapshot source_id")
+    p.add_argument("--night", help="YYYY-MM-DD: only the hold of this night (default: the source's pending hold)")
+    p.set_defaults(func=_confirm_withdrawals)
 
     p = sub.add_parser("demo", help="generate a night of extracts and run the nightly DAGs end to end")
     p.add_argument("--persons", type=int, default=3000)

@@ -80,6 +80,9 @@ def _csv(frame: pd.DataFrame) -> io.IOBase:
 
     Arrow's C++ writer does this about eight times faster than ``DataFrame.to_csv``; a frame Arrow
     cannot type (mixed Python objects in a column) takes the pandas path, which writes the same.
+    The table is combined into one chunk per column first: pyarrow 26's CSV writer, handed a column
+    whose first chunk is empty (``pd.concat([empty, frame])``), writes kilobytes of uninitialised
+    memory before the rows.
     """
     import pyarrow as pa
     import pyarrow.csv as pa_csv
@@ -87,7 +90,7 @@ def _csv(frame: pd.DataFrame) -> io.IOBase:
     try:
         texts = frame.select_dtypes(include=["object", "string"]).columns
         blanked = frame.assign(**{c: frame[c].mask(frame[c].eq("").fillna(False).astype(bool)) for c in texts})
-        table = pa.Table.from_pandas(blanked, preserve_index=False)
+        table = pa.Table.from_pandas(blanked, preserve_index=False).combine_chunks()
         buf: io.IOBase = io.BytesIO()
         pa_csv.write_csv(table, buf, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):

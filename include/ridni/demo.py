@@ -34,6 +34,10 @@ def _airflow_connection(url: str) -> str:
 
 def run_demo(*, persons: int = 3000, nights: int = 1, seed: int = 1) -> int:
     s = settings()
+    if not os.environ.get("RIDNI_PSEUDONYM_KEY") and not os.environ.get("AIRFLOW_CONN_RIDNI_PSEUDONYM_KEY"):
+        from ridni.privacy import demo_key
+
+        os.environ["RIDNI_PSEUDONYM_KEY"] = demo_key(s.data_dir)  # the demo's own key, made explicitly
     url, where = db.resolve_url()
     print(f"warehouse: {db.redacted(url)} ({where})")
     db.upgrade(url)

@@ -36,7 +36,7 @@ class StepResult:
 
 
 def ingest(engine: Engine, source_id: str, night: dt.date, *, dag_id: str | None = None,
-           dag_run_id: str | None = None) -> StepResult:
+           dag_run_id: str | None = None, confirm_withdrawals: bool = False) -> StepResult:
     """Receive and archive the source's drop, verify its manifest, parse, validate and load it.
 
     Not ok when the drop is refused, or when a source that drops every night has none.
@@ -45,7 +45,8 @@ def ingest(engine: Engine, source_id: str, night: dt.date, *, dag_id: str | None
     from ridni.ingest.run import ingest_source
 
     with timing.stage("verify_archive", group=source_id):
-        report = ingest_source(engine, source_id, night, dag_id=dag_id, dag_run_id=dag_run_id)
+        report = ingest_source(engine, source_id, night, dag_id=dag_id, dag_run_id=dag_run_id,
+                               confirm_withdrawals=confirm_withdrawals)
     missing = report.status == "no_drop" and load(source_id).cadence != "event"
     return StepResult(f"ingest_{source_id}", report.status, ok=report.status not in REFUSED and not missing,
                       counts={"loaded": report.rows_loaded, "quarantined": report.rows_quarantined,

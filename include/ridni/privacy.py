@@ -1,8 +1,10 @@
 """Pseudonymous person ids for everything analysts read: a keyed hash (HMAC-SHA256) of the person id.
 
 Stable across nights for one key, not reversible without it. The key comes from the Airflow
-connection ``ridni_pseudonym_key`` (its password) or ``RIDNI_PSEUDONYM_KEY``; the demo makes a
-random one in ``var/`` (never in the repository). Rotating the key changes every pseudonym at once.
+connection ``ridni_pseudonym_key`` (its password) or ``RIDNI_PSEUDONYM_KEY``, one key for the whole
+deployment. Without it nothing is published: a key made up on the spot would give every worker and
+every redeployment other pseudonyms. The demo makes its own key explicitly (:func:`demo_key`, in
+``var/``, never in the repository). Rotating the key changes every pseudonym at once.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from ridni.config import settings
 PREFIX = "P-"
 
 
+class PseudonymKeyMissing(RuntimeError):
+    """No pseudonymisation key is configured: publishing is refused."""
+
+
 def pseudonym_key() -> bytes:
+    """The deployment's pseudonymisation key; :class:`PseudonymKeyMissing` when none is configured."""
     key = os.environ.get("RIDNI_PSEUDONYM_KEY")
     if not key:
         try:
@@ -29,13 +36,21 @@ def pseudonym_key() -> bytes:
         except Exception:  # no Airflow, or the connection is not defined
             key = None
     if not key:
-        path = Path(settings().data_dir) / "pseudonym.key"  # local demo only
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
-        key = path.read_text().strip()
+        raise PseudonymKeyMissing(
+            "no pseudonymisation key: set the Airflow connection ridni_pseudonym_key (its password, e.g. "
+            "AIRFLOW_CONN_RIDNI_PSEUDONYM_KEY=generic://:<64 random hex>@ in .env) or RIDNI_PSEUDONYM_KEY. "
+            "Nothing is published without it: pseudonyms must be the same for every worker and every night.")
     return key.encode()
+
+
+def demo_key(data_dir: Path | None = None) -> str:
+    """The demo's own key: made once, random, in ``<data dir>/pseudonym.key`` (owner only), and returned."""
+    path = Path(data_dir or settings().data_dir) / "pseudonym.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def pseudonymise(values: pd.Series, key: bytes | None = None, prefix: str = PREFIX) -> pd.Series:

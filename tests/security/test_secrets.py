@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from ridni.config import PROJECT_ROOT
-from ridni.privacy import pseudonym_key
+from ridni.privacy import PseudonymKeyMissing, demo_key, pseudonym_key
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|KEY|CONN_", re.I)
 PLACEHOLDERS = {"", "change-me"}
@@ -37,13 +37,57 @@ def test_env_example_holds_no_secret_values():
 
 
 def test_the_demo_key_is_generated_once_for_the_owner_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("RIDNI_DATA_DIR", str(tmp_path))
+    key = demo_key()
+    path = tmp_path / "pseudonym.key"
+    assert len(key) >= 64 and path.read_text().strip() == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert demo_key() == key, "the same key on every call (pseudonyms stable from night to night)"
+
+
+def test_without_a_key_there_is_no_pseudonym_and_no_made_up_key(tmp_path, monkeypatch):
     monkeypatch.delenv("RIDNI_PSEUDONYM_KEY", raising=False)
     monkeypatch.delenv("AIRFLOW_CONN_RIDNI_PSEUDONYM_KEY", raising=False)
     monkeypatch.setenv("RIDNI_DATA_DIR", str(tmp_path))
-    key = pseudonym_key()
-    path = tmp_path / "pseudonym.key"
-    assert len(key) >= 64 and path.read_bytes().strip() == key
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert pseudonym_key() == key, "the same key on every call (pseudonyms stable from night to night)"
-    monkeypatch.setenv("RIDNI_PSEUDONYM_KEY", "from-the-secret-store")
-    assert pseudonym_key() == b"from-the-secret-store", "a configured key wins over the demo's file"
+    with pytest.raises(PseudonymKeyMissing, match="ridni_pseudonym_key.*RIDNI_PSEUDONYM_KEY"):
+        pseudonym_key()
+    assert not any(tmp_path.iterdir()), "no key file made up on the spot"
+    monkeypatch.setenv("AIRFLOW_CONN_RIDNI_PSEUDONYM_KEY", "generic://:from-the-secret-store@")
+    assert pseudonym_key() == b"from-the-secret-store"
+    monkeypatch.setenv("RIDNI_PSEUDONYM_KEY", "from-the-environment")
+    assert pseudonym_key() == b"from-the-environment"
+
+
+def test_the_example_env_makes_the_missing_key_obvious():
+    lines = (PROJECT_ROOT / ".env.example").read_text().splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("AIRFLOW_CONN_RIDNI_PSEUDONYM_KEY="))
+    comment = " ".join(lines[max(0, at - 4):at])
+    assert "REQUIRED" in comment and "refuses to publish" in comment
+
+
+def test_a_night_without_a_key_is_not_published_then_is_with_one(night_env, fresh_warehouse, monkeypatch, tmp_path):
+    """Outside the demo, no key is a refusal to publish with a clear error: no marts, no exports, no pseudonym
+    made with a key of the moment; the same night with the deployment's key publishes."""
+    import sqlalchemy as sa
+
+    from conftest import START
+    from ridni.demo import run_night_in_process
+
+    _, engine = fresh_warehouse
+    night_env(persons=60)
+    monkeypatch.delenv("RIDNI_PSEUDONYM_KEY")
+    monkeypatch.delenv("AIRFLOW_CONN_RIDNI_PSEUDONYM_KEY", raising=False)
+    with pytest.raises(PseudonymKeyMissing):
+        run_night_in_process(engine, START)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM marts.change_log")).scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM marts.headline")).scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM core.source_record")).scalar() > 0, "ingest ran"
+    assert not (tmp_path / "exports").exists() or not any((tmp_path / "exports").iterdir())
+    assert not (tmp_path / "pseudonym.key").exists()
+
+    monkeypatch.setenv("RIDNI_PSEUDONYM_KEY", "the-deployment-key")
+    assert run_night_in_process(engine, START)["publish_hq"] == "success"
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM marts.change_log")).scalar() > 0
+    assert any((tmp_path / "exports").iterdir())

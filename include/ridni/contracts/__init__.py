@@ -75,10 +75,16 @@ CANONICAL_VALUES: dict[str, frozenset[str]] = {
     }),
 }
 LINE_NO = "line_no"
+# A full snapshot that would withdraw more than this share of the source's standing records in one night
+# holds those withdrawals until an operator confirms them (contract key ``max_withdrawal_share``)...
+DEFAULT_MAX_WITHDRAWAL_SHARE = 0.05
+# ...unless they are this few: a small source's ordinary night can withdraw a large share of it.
+MIN_WITHDRAWALS_HELD = 10
 _FIELD_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_KEYS = {
     "source_id", "title", "provider", "description", "cadence", "format", "file_pattern", "encoding",
     "delimiter", "sheet", "date_format", "timezone", "key", "manifest_extra", "constants", "derived", "columns",
+    "max_withdrawal_share",
 }
 _REQUIRED_TOP = ("source_id", "title", "provider", "cadence", "format", "file_pattern", "key", "columns")
 _COLUMN_KEYS = {
@@ -138,6 +144,7 @@ class Contract:
     date_format: str = "%Y-%m-%d"
     timezone: str = "UTC"
     manifest_extra: tuple[str, ...] = ()
+    max_withdrawal_share: float = DEFAULT_MAX_WITHDRAWAL_SHARE
     constants: dict[str, str] = field(default_factory=dict)
     derived: dict[str, str] = field(default_factory=dict)  # field -> template over fields and line_no
     path: Path | None = None
@@ -400,13 +407,19 @@ def parse_contract(raw, path: Path | str) -> Contract:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise _err(path, "description", "must be text")
+    share = raw.get("max_withdrawal_share", DEFAULT_MAX_WITHDRAWAL_SHARE)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+        raise _err(path, "max_withdrawal_share", "must be a number above 0 and at most 1 (a share, e.g. 0.05)")
+    if "max_withdrawal_share" in raw and cadence != "snapshot":
+        raise _err(path, "max_withdrawal_share", "applies to full snapshots only")
 
     return Contract(
         source_id=source_id, title=_str(raw, "title", path, where, required=True),
         provider=_str(raw, "provider", path, where, required=True), cadence=cadence, format=fmt,
         file_pattern=_str(raw, "file_pattern", path, where, required=True), columns=columns, key=tuple(key),
         description=" ".join(description.split()), encoding=encoding, delimiter=delimiter, sheet=sheet,
-        date_format=date_format, timezone=timezone, manifest_extra=tuple(manifest_extra), constants=constants,
+        date_format=date_format, timezone=timezone, manifest_extra=tuple(manifest_extra),
+        max_withdrawal_share=float(share), constants=constants,
         derived=derived, path=Path(path),
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ridni.contracts import CORE_FIELDS, Column, Contract, all_contracts
+from ridni.contracts import CORE_FIELDS, MIN_WITHDRAWALS_HELD, Column, Contract, all_contracts
 
 DOCS_PATH = Path(__file__).resolve().parents[3] / "docs" / "sources.md"
 
@@ -63,6 +63,10 @@ def _section(c: Contract) -> str:
         facts.append((f"Constant `{f}`", _code(v)))
     for f, t in c.derived.items():
         facts.append((f"Derived `{f}`", _code(t) + " (`line_no`: the line in the file, header = line 1)"))
+    if c.cadence == "snapshot":
+        facts.append(("Withdrawals held", f"a night that would withdraw more than {c.max_withdrawal_share:.0%} of "
+                      f"the standing records (and more than {MIN_WITHDRAWALS_HELD}) holds them until an operator "
+                      "confirms (`max_withdrawal_share`)"))
     if c.manifest_extra:
         facts.append(("Manifest adds", ", ".join(_code(m) for m in c.manifest_extra)))
     facts.append(("Contract", f"`include/ridni/contracts/{c.source_id}.yaml`"))

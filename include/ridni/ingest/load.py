@@ -1,9 +1,19 @@
 """Loading a verified drop: parse, validate, COPY into staging, quarantine, merge into core.
 
-Each file is loaded in one transaction: a task killed midway leaves nothing
-behind, and its retry starts clean. A file whose content (sha256) was loaded
-before, under any name, is not loaded again. Received = loaded + quarantined,
-always; the database enforces it on ``staging.load``.
+Each drop is loaded in one transaction, under the lock of its source's night: a
+task killed midway leaves nothing behind, its retry starts clean, and a second
+ingest of the same night waits and then finds the work done. Received = loaded +
+quarantined, always; the database enforces it on ``staging.load``.
+
+What is loaded again and what is not:
+- a full snapshot whose files are those of the source's latest load is unchanged
+  (skipped); any other snapshot is loaded whole, an earlier state included;
+- an event file whose content was loaded before, under any name, is skipped;
+- a register delta applies once per seq: the same seq with the same content is
+  skipped, with other content refused with an alert.
+A snapshot that would withdraw more than the contract's ``max_withdrawal_share``
+of the source's standing records holds those withdrawals (``core.withdrawal_hold``)
+with an alert until an operator confirms them (:func:`confirm_withdrawals`).
 """
 
 from __future__ import annotations
@@ -22,10 +32,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from ridni import timing
 from ridni.alerts import Alert, raise_alert
-from ridni.contracts import Contract
+from ridni.contracts import MIN_WITHDRAWALS_HELD, Contract
 from ridni.db import copy_frame, read_text_frame
 from ridni.ingest import drops
-from ridni.ingest.parse import FileRejected, parse_file
+from ridni.ingest.parse import FileRejected, Problem, parse_file
 from ridni.ingest.validate import validate
 
 log = logging.getLogger(__name__)
@@ -57,6 +67,7 @@ class DropReport:
     status: str  # loaded | skipped | rejected | held | no_drop
     files: list[FileReport] = field(default_factory=list)
     withdrawn: int = 0
+    withdrawals_held: int = 0
     reason: str | None = None
 
     @property
@@ -241,8 +252,12 @@ def _finish_load(conn: Connection, load_id: int, report: FileReport) -> None:
 
 
 def reject_drop(conn: Connection, drop: drops.Drop, exc: drops.DropRejected | FileRejected, *,
-                status: str = "rejected", dag_id: str | None = None, dag_run_id: str | None = None) -> DropReport:
-    """Record a refused drop: ``raw.drop`` status, a quarantine row naming file and line, an alert."""
+                status: str = "rejected", kind: str | None = None, dag_id: str | None = None,
+                dag_run_id: str | None = None) -> DropReport:
+    """Record a refused drop: ``raw.drop`` status, a quarantine row naming file and line, an alert.
+
+    A drop that was loaded keeps its status: what is refused then is a later delivery (another drop).
+    """
     reason = getattr(exc, "reason", str(exc))
     file_name = getattr(exc, "file_name", None)
     line_no = getattr(exc, "line_no", None)
@@ -253,7 +268,7 @@ def reject_drop(conn: Connection, drop: drops.Drop, exc: drops.DropRejected | Fi
     if already:  # a rerun of a refused night: recorded and alerted once already
         return DropReport(drop.source_id, drop.night, status, reason=reason)
     conn.execute(
-        sa.text("UPDATE raw.drop SET status=:st, reason=:r, finished_at=now() WHERE drop_id=:d"),
+        sa.text("UPDATE raw.drop SET status=:st, reason=:r, finished_at=now() WHERE drop_id=:d AND status <> 'loaded'"),
         {"st": status, "r": reason, "d": drop.drop_id},
     )
     qid = conn.execute(
@@ -266,7 +281,7 @@ def reject_drop(conn: Connection, drop: drops.Drop, exc: drops.DropRejected | Fi
     ).scalar_one()
     where = f"{file_name}, line {line_no}" if line_no else (file_name or "drop")
     raise_alert(conn, Alert(
-        kind="seq_gap" if status == "held" else "drop_rejected",
+        kind=kind or ("seq_gap" if status == "held" else "drop_rejected"),
         severity="error",
         message=f"drop {status}, nothing loaded ({where}): {reason}",
         source_id=drop.source_id, extract_date=drop.night,
@@ -277,10 +292,13 @@ def reject_drop(conn: Connection, drop: drops.Drop, exc: drops.DropRejected | Fi
 
 
 def _previous_rows(conn: Connection, source_id: str, night: dt.date) -> int | None:
+    """The size of the source's previous snapshot, leaving out one whose withdrawals were held and never
+    confirmed (a cut-short export is no measure for the next full one)."""
     return conn.execute(
         sa.text(
-            "SELECT rows_received FROM staging.load WHERE source_id=:s AND extract_date<:n AND status='loaded' "
-            "ORDER BY extract_date DESC, load_id DESC LIMIT 1"
+            "SELECT rows_received FROM staging.load l WHERE source_id=:s AND extract_date<:n AND status='loaded' "
+            "AND NOT EXISTS (SELECT FROM core.withdrawal_hold h WHERE h.load_id = l.load_id "
+            "AND h.status <> 'confirmed') ORDER BY extract_date DESC, load_id DESC LIMIT 1"
         ),
         {"s": source_id, "n": night},
     ).scalar()
@@ -296,15 +314,20 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
     ``standing``: the source's standing records as the file finds them (read here when not given).
     """
     load_id = _start_load(conn, drop, f, dag_run_id)
+    label = drops.file_label(f.name, contract.file_pattern)  # what reasons may call the file
     with drops.open_archived(f.archive_uri) as fh:
-        parsed = parse_file(contract, fh, f.name)  # raises FileRejected for a broken file
+        parsed = parse_file(contract, fh, label)  # raises FileRejected for a broken file
     rows = parsed.rows
+    problems = parsed.problems
+    if contract.cadence == "delta":
+        rows = _in_application_order(rows)
+        problems = problems + _register_problems(conn, drop, rows)
     outcome = validate(
         contract, rows, extract_date=drop.night, manifest_rows=declared_rows,
         # only a full snapshot's size is comparable night to night (deltas and events vary by nature)
         previous_rows=_previous_rows(conn, drop.source_id, drop.night) if contract.cadence == "snapshot" else None,
-        problems=parsed.problems, max_bad_row_share=max_bad_share, max_volume_change=max_volume_change,
-        file_name=f.name,
+        problems=problems, max_bad_row_share=max_bad_share, max_volume_change=max_volume_change,
+        file_name=label,
     )
     conn.execute(
         sa.text(
@@ -312,12 +335,12 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
             "rows_evaluated, rows_failed, summary, dag_run_id) VALUES (:l, :s, :n, :f, :suite, :ok, :ev, :bad, "
             "CAST(:summary AS jsonb), :run)"
         ),
-        {"l": load_id, "s": drop.source_id, "n": drop.night, "f": f.name, "suite": outcome.suite_name,
+        {"l": load_id, "s": drop.source_id, "n": drop.night, "f": label, "suite": outcome.suite_name,
          "ok": outcome.success, "ev": len(rows), "bad": len(outcome.row_failures),
          "summary": json.dumps(outcome.summary, default=str), "run": dag_run_id},
     )
     if outcome.drop_failures:
-        raise drops.DropRejected("; ".join(outcome.drop_failures), f.name)
+        raise drops.DropRejected("; ".join(outcome.drop_failures), label)
 
     failed = rows["line_no"].isin(list(outcome.row_failures))
     if failed.any():
@@ -349,11 +372,49 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
 
 
 def _superseded(staged: pd.DataFrame) -> list[int]:
-    """Line numbers of staged rows whose record has a later line in the file (the merge keeps the last)."""
+    """Line numbers of staged rows whose record has a later row in the order the file applies (the merge
+    keeps the last): line order, or for a register delta ``changed_at`` order, ties by line."""
     lines = staged["line_no"].to_numpy()
-    order = lines.argsort(kind="stable")
+    if "changed_at" in staged and staged["changed_at"].notna().any():
+        order = np.lexsort((lines, _moments(staged["changed_at"])))
+    else:
+        order = lines.argsort(kind="stable")
     earlier = pd.Series(staged["record_key"].to_numpy()[order]).duplicated(keep="last").to_numpy()
     return np.sort(lines[order][earlier]).tolist()
+
+
+def _moments(changed_at: pd.Series) -> np.ndarray:
+    """Moments as comparable integers (microseconds since the epoch, UTC), a missing one first."""
+    stamps = pd.to_datetime(changed_at, utc=True).dt.tz_localize(None)
+    return stamps.to_numpy(dtype="datetime64[us]").view("int64")  # NaT is the smallest int64
+
+
+def _in_application_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """A register delta's rows in the order their changes apply: ``changed_at`` (the contract's local time,
+    read as a moment by the parser), ties by line; one delta may change an entry twice, in any file order."""
+    order = np.lexsort((rows["line_no"].to_numpy(), _moments(rows["changed_at"])))
+    if (order == np.arange(len(rows))).all():
+        return rows
+    return rows.iloc[order].reset_index(drop=True)
+
+
+def _register_problems(conn: Connection, drop: drops.Drop, rows: pd.DataFrame) -> list[Problem]:
+    """Rows of a register delta that cannot apply: an update (``U``) or withdrawal (``D``) of an entry the
+    register never inserted (in the warehouse, or earlier in this delta). Each is quarantined with its
+    reason; the rest of the delta applies."""
+    if rows.empty:
+        return []
+    keys = rows["record_key"].astype("str")
+    known = read_text_frame(conn, "SELECT record_key FROM core.source_record WHERE source_id = %(s)s",
+                            {"s": drop.source_id})
+    in_core = pc.is_in(_arrow_text(keys.fillna("")), value_set=_arrow_text(known["record_key"]) if not known.empty
+                       else pa.array([], pa.string())).to_numpy(zero_copy_only=False)
+    position = np.arange(len(rows))
+    inserts = pd.Series(np.where(rows["op"].eq("I").fillna(False).to_numpy(), position, len(rows)))
+    first_insert = inserts.groupby(keys.to_numpy()).transform("min").to_numpy()
+    orphan = rows["op"].isin(["U", "D"]).fillna(False).to_numpy() & ~in_core & (first_insert > position)
+    return [Problem(int(n), "op", f"{op} for a register entry never inserted")
+            for n, op in zip(rows["line_no"].to_numpy()[orphan], rows["op"].to_numpy()[orphan], strict=True)]
 
 
 _MERGE_COLUMNS = ", ".join(CANONICAL_FIELDS + ["attributes", "row_hash"])
@@ -404,19 +465,80 @@ def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: 
     """), params)  # noqa: S608
 
 
-@timing.timed("load/withdraw_absent")
-def _withdraw_absent(conn: Connection, source_id: str, night: dt.date, load_id: int,
-                     seen_keys: pd.Series, standing_before: pd.DataFrame) -> int:
-    """Full snapshots: a record absent from tonight's snapshot is withdrawn (kept, never deleted).
-
-    ``standing_before``: the records standing when the drop began; those not seen tonight (``seen_keys``:
-    every key the drop's files mentioned) are absent.
-    """
+def _absent_keys(standing_before: pd.DataFrame, seen_keys: pd.Series) -> pd.Series:
+    """The standing records (when the drop began) that none of the drop's files mentioned."""
     standing = standing_before["record_key"]
     if standing.empty:
-        return 0
+        return standing
     seen = pc.is_in(_arrow_text(standing), value_set=_arrow_text(seen_keys))
-    return _withdraw(conn, source_id, night, load_id, standing[~seen.to_numpy(zero_copy_only=False)])
+    return standing[~seen.to_numpy(zero_copy_only=False)]
+
+
+@timing.timed("load/withdraw_absent")
+def _withdraw_absent(conn: Connection, contract: Contract, drop: drops.Drop, load_id: int, seen_keys: pd.Series,
+                     standing_before: pd.DataFrame) -> tuple[int, int]:
+    """Full snapshots: a record absent from tonight's snapshot is withdrawn (kept, never deleted); returns
+    (withdrawn, held).
+
+    More than the contract's share of the standing records (and more than ``MIN_WITHDRAWALS_HELD``) is
+    likelier an export cut short than a night's news: those withdrawals are held, with an alert, until an
+    operator confirms them. Either way this snapshot supersedes a hold still pending from an earlier one.
+    """
+    absent = _absent_keys(standing_before, seen_keys)
+    conn.execute(sa.text("UPDATE core.withdrawal_hold SET status = 'superseded', decided_at = now(), "
+                         "decided_by = 'a later snapshot' WHERE source_id = :s AND status = 'held'"),
+                 {"s": drop.source_id})
+    standing = len(standing_before)
+    if len(absent) <= max(MIN_WITHDRAWALS_HELD, contract.max_withdrawal_share * standing):
+        return _withdraw(conn, drop.source_id, drop.night, load_id, absent), 0
+    hold_id = conn.execute(sa.text(
+        "INSERT INTO core.withdrawal_hold (source_id, extract_date, drop_id, load_id, standing, records, max_share) "
+        "VALUES (:s, :n, :d, :l, :standing, :records, :share) RETURNING hold_id"),
+        {"s": drop.source_id, "n": drop.night, "d": drop.drop_id, "l": load_id, "standing": standing,
+         "records": len(absent), "share": contract.max_withdrawal_share}).scalar_one()
+    copy_frame(conn, "core.withdrawal_hold_key", ["hold_id", "record_key"],
+               pd.DataFrame({"hold_id": hold_id, "record_key": absent.astype(str).to_numpy()}))
+    raise_alert(conn, Alert(
+        kind="withdrawals_held", severity="error",
+        message=f"the snapshot leaves out {len(absent)} of {standing} standing records "
+                f"({len(absent) / standing:.1%}, above the contract's {contract.max_withdrawal_share:.0%}): "
+                f"an export cut short? The rest of the night is loaded; the withdrawals are held until an "
+                f"operator confirms them (ridni confirm-withdrawals --source {drop.source_id} --night "
+                f"{drop.night.isoformat()}, or the ingest DAG's param confirm_withdrawals)",
+        source_id=drop.source_id, extract_date=drop.night, rows_affected=len(absent),
+        quarantine_ref=f"core.withdrawal_hold hold_id={hold_id}",
+    ))
+    return 0, len(absent)
+
+
+def confirm_withdrawals(engine: Engine, source_id: str, night: dt.date | None = None, *,
+                        confirmed_by: str = "operator") -> int:
+    """Apply the withdrawals held for ``source_id`` (of ``night``, when given); returns how many were applied.
+
+    The records are withdrawn as of the night of the snapshot that left them out. A hold that a later
+    snapshot superseded cannot be confirmed (that snapshot decided).
+    """
+    with engine.begin() as conn:
+        hold = conn.execute(sa.text(
+            "SELECT hold_id, extract_date, load_id FROM core.withdrawal_hold WHERE source_id = :s "
+            "AND status = 'held' AND (CAST(:n AS date) IS NULL OR extract_date = :n) FOR UPDATE"),
+            {"s": source_id, "n": night}).first()
+        if hold is None:
+            return 0
+        drops.lock(conn, source_id, hold.extract_date)
+        keys = read_text_frame(conn, "SELECT record_key FROM core.withdrawal_hold_key WHERE hold_id = %(h)s",
+                               {"h": hold.hold_id})["record_key"]
+        withdrawn = _withdraw(conn, source_id, hold.extract_date, hold.load_id, keys)
+        conn.execute(sa.text("UPDATE core.withdrawal_hold SET status = 'confirmed', decided_at = now(), "
+                             "decided_by = :by WHERE hold_id = :h"), {"h": hold.hold_id, "by": confirmed_by})
+        raise_alert(conn, Alert(
+            kind="withdrawals_confirmed", severity="info",
+            message=f"an operator confirmed the held withdrawals: {withdrawn} record(s) withdrawn as of "
+                    f"{hold.extract_date.isoformat()}",
+            source_id=source_id, extract_date=hold.extract_date, rows_affected=withdrawn,
+            quarantine_ref=f"core.withdrawal_hold hold_id={hold.hold_id}",
+        ))
+    return withdrawn
 
 
 def _withdraw(conn: Connection, source_id: str, night: dt.date, load_id: int, absent: pd.Series) -> int:
@@ -450,72 +572,129 @@ def _withdraw(conn: Connection, source_id: str, night: dt.date, load_id: int, ab
     return len(withdrawn)
 
 
+def _latest_snapshot(conn: Connection, source_id: str) -> tuple[set[str], dt.date | None]:
+    """The files (sha256) of the source's latest load, and the latest night loaded."""
+    latest = conn.execute(sa.text(
+        "SELECT drop_id FROM staging.load WHERE source_id = :s AND status = 'loaded' ORDER BY load_id DESC LIMIT 1"),
+        {"s": source_id}).scalar()
+    files = set(conn.execute(sa.text("SELECT sha256 FROM staging.load WHERE drop_id = :d AND status = 'loaded'"),
+                             {"d": latest}).scalars()) if latest else set()
+    night = conn.execute(sa.text("SELECT max(extract_date) FROM raw.drop WHERE source_id = :s AND status = 'loaded'"),
+                         {"s": source_id}).scalar()
+    return files, night
+
+
+def _delta_refusal(conn: Connection, drop: drops.Drop) -> tuple[str, str | None, drops.DropRejected | None] | None:
+    """Whether a register delta may apply now: None when it may; else (the drop's status, the alert's kind,
+    the refusal): ``skipped`` for a seq applied before with the same content (no alert), ``rejected`` for a
+    seq that is missing or replayed with other content, ``held`` for a seq past a gap."""
+    if drop.seq is None:
+        found = type(drop.manifest.get("seq")).__name__ if "seq" in drop.manifest else "none"
+        return "rejected", None, drops.DropRejected(
+            f"manifest seq missing or not a positive integer up to {drops.MAX_SEQ} (found: {found})", drops.MANIFEST)
+    last = _last_applied_seq(conn, drop.source_id)
+    if last is not None and drop.seq <= last:
+        applied_by = conn.execute(sa.text("SELECT drop_id FROM core.delta_applied WHERE source_id = :s AND seq = :q"),
+                                  {"s": drop.source_id, "q": drop.seq}).scalar()
+        before = set(conn.execute(sa.text("SELECT sha256 FROM raw.drop_file WHERE drop_id = :d"),
+                                  {"d": applied_by}).scalars())
+        if applied_by is None or before == {f.sha256 for f in drop.files}:
+            return "skipped", None, None
+        return "rejected", "seq_replayed", drops.DropRejected(
+            f"seq {drop.seq} was applied before (drop {applied_by}) with other content: a replayed delta "
+            "that differs is refused; the source must send its changes under the next seq", drops.MANIFEST)
+    if last is not None and drop.seq != last + 1:
+        return "held", "seq_gap", drops.DropRejected(
+            f"register seq gap: last applied {last}, received {drop.seq}; missing {last + 1}..{drop.seq - 1}",
+            drops.MANIFEST)
+    return None
+
+
 def load_drop(engine: Engine, contract: Contract, drop: drops.Drop, *, max_bad_row_share: float = 0.10,
-              max_volume_change: float = 0.50, dag_id: str | None = None,
-              dag_run_id: str | None = None) -> DropReport:
-    """Load every file of a verified drop; a repeat of a loaded drop changes nothing."""
+              max_volume_change: float = 0.50, dag_id: str | None = None, dag_run_id: str | None = None,
+              confirm_withdrawals_held: bool = False) -> DropReport:
+    """Load every file of a verified drop; a repeat of a loaded drop changes nothing.
+
+    ``confirm_withdrawals_held``: an operator's confirmation of the withdrawals this drop's snapshot held.
+    """
+    try:
+        with engine.begin() as conn:
+            report = _load_locked(conn, contract, drop, max_bad_row_share, max_volume_change, dag_id, dag_run_id)
+    except (drops.DropRejected, FileRejected) as exc:
+        with engine.begin() as conn:  # the drop's transaction rolled back; record why, in a new one
+            return reject_drop(conn, drop, exc, dag_id=dag_id, dag_run_id=dag_run_id)
+    if confirm_withdrawals_held and report.status in ("loaded", "skipped"):
+        report.withdrawn += confirm_withdrawals(engine, drop.source_id, drop.night,
+                                                confirmed_by=f"run {dag_run_id}" if dag_run_id else "operator")
+        report.withdrawals_held = 0
+    return report
+
+
+def _load_locked(conn: Connection, contract: Contract, drop: drops.Drop, max_bad_row_share: float,
+                 max_volume_change: float, dag_id: str | None, dag_run_id: str | None) -> DropReport:
     report = DropReport(drop.source_id, drop.night, "loaded")
-    if drop.status == "loaded":
+    drops.lock(conn, drop.source_id, drop.night)
+    status = conn.execute(sa.text("SELECT status FROM raw.drop WHERE drop_id = :d"), {"d": drop.drop_id}).scalar()
+    if status == "loaded":  # loaded already (by this task's earlier try, or a concurrent ingest)
         report.status = "skipped"
         return report
-    with engine.begin() as conn:
-        if contract.cadence == "delta":
-            last = _last_applied_seq(conn, drop.source_id)
-            if drop.seq is None:
-                return reject_drop(conn, drop, drops.DropRejected("delta drop without a seq in its manifest",
-                                                                  "manifest.json"), dag_id=dag_id,
-                                   dag_run_id=dag_run_id)
-            if last is not None and drop.seq <= last:
+    if contract.cadence == "delta":
+        refusal = _delta_refusal(conn, drop)
+        if refusal:
+            status, kind, exc = refusal
+            if status == "skipped":
                 conn.execute(sa.text("UPDATE raw.drop SET status='loaded', reason=:r, finished_at=now() "
                                      "WHERE drop_id=:d"), {"r": f"seq {drop.seq} already applied", "d": drop.drop_id})
                 report.status, report.reason = "skipped", f"seq {drop.seq} already applied"
                 return report
-            if last is not None and drop.seq != last + 1:
-                return reject_drop(conn, drop, drops.DropRejected(
-                    f"register seq gap: last applied {last}, received {drop.seq}; "
-                    f"missing {last + 1}..{drop.seq - 1}", "manifest.json"),
-                    status="held", dag_id=dag_id, dag_run_id=dag_run_id)
+            return reject_drop(conn, drop, exc, status=status, kind=kind, dag_id=dag_id, dag_run_id=dag_run_id)
 
     declared = {f["name"]: f.get("rows") for f in drop.manifest.get("files", [])}
+    files = sorted(drop.files, key=lambda f: f.name)
+    unchanged: set[str] = set()
+    if contract.cadence == "snapshot":
+        latest_files, latest_night = _latest_snapshot(conn, drop.source_id)
+        if latest_night is not None and drop.night < latest_night:
+            raise drops.DropRejected(
+                f"a snapshot of {drop.night.isoformat()} arrived after the snapshot of {latest_night.isoformat()} "
+                "was loaded: loading it would take the source back in time", drops.MANIFEST)
+        if {f.sha256 for f in files} == latest_files:  # the source's latest state again: nothing changed
+            unchanged = latest_files
     load_ids: list[int] = []
     seen: list[pd.Series] = []
-    try:
-        with engine.begin() as conn:
-            standing_before = _standing(conn, drop.source_id)
-            standing: pd.DataFrame | None = standing_before  # a later file re-reads what the earlier ones left
-            for f in sorted(drop.files, key=lambda f: f.name):
-                done = conn.execute(
-                    sa.text("SELECT load_id FROM staging.load WHERE sha256=:sha AND status='loaded'"), {"sha": f.sha256}
-                ).scalar()
-                if done:
-                    report.files.append(FileReport(f.name, "skipped_duplicate", load_id=done,
-                                                   reason=f"content already loaded (load {done})"))
-                    continue
-                file_report, keys, superseded = _load_file(conn, contract, drop, f, declared.get(f.name),
-                                                           max_bad_row_share, max_volume_change, dag_run_id, standing)
-                standing = None
-                report.files.append(file_report)
-                load_ids.append(file_report.load_id)
-                seen.append(keys)
-                _merge_into_core(conn, drop.source_id, drop.night, file_report.load_id, superseded)
-            if contract.cadence == "snapshot" and load_ids:
-                report.withdrawn = _withdraw_absent(conn, drop.source_id, drop.night, load_ids[-1],
-                                                    pd.concat(seen, ignore_index=True), standing_before)
-            if contract.cadence == "delta":
-                conn.execute(sa.text("INSERT INTO core.delta_applied (source_id, seq, drop_id) VALUES (:s, :q, :d)"),
-                             {"s": drop.source_id, "q": drop.seq, "d": drop.drop_id})
-            conn.execute(sa.text("UPDATE raw.drop SET status='loaded', finished_at=now() WHERE drop_id=:d"),
-                         {"d": drop.drop_id})
-            if report.rows_quarantined:
-                raise_alert(conn, Alert(
-                    kind="rows_quarantined", severity="warning",
-                    message=f"{report.rows_quarantined} row(s) failed validation and were quarantined; "
-                            f"{report.rows_loaded} loaded",
-                    source_id=drop.source_id, extract_date=drop.night, rows_affected=report.rows_quarantined,
-                    quarantine_ref=f"quarantine.rejected_row load_id in {load_ids}",
-                    dag_id=dag_id, dag_run_id=dag_run_id,
-                ))
-    except (drops.DropRejected, FileRejected) as exc:
-        with engine.begin() as conn:  # the file transaction rolled back; record why, in a new one
-            return reject_drop(conn, drop, exc, dag_id=dag_id, dag_run_id=dag_run_id)
+    standing_before = _standing(conn, drop.source_id)
+    standing: pd.DataFrame | None = standing_before  # a later file re-reads what the earlier ones left
+    for f in files:
+        done = None if contract.cadence == "snapshot" else conn.execute(
+            sa.text("SELECT load_id FROM staging.load WHERE sha256=:sha AND status='loaded' LIMIT 1"),
+            {"sha": f.sha256}).scalar()
+        if f.sha256 in unchanged or done:
+            report.files.append(FileReport(f.name, "skipped_duplicate", load_id=done,
+                                           reason="the source's latest state, loaded before" if not done else
+                                           f"content already loaded (load {done})"))
+            continue
+        file_report, keys, superseded = _load_file(conn, contract, drop, f, declared.get(f.name),
+                                                   max_bad_row_share, max_volume_change, dag_run_id, standing)
+        standing = None
+        report.files.append(file_report)
+        load_ids.append(file_report.load_id)
+        seen.append(keys)
+        _merge_into_core(conn, drop.source_id, drop.night, file_report.load_id, superseded)
+    if contract.cadence == "snapshot" and load_ids:
+        report.withdrawn, report.withdrawals_held = _withdraw_absent(
+            conn, contract, drop, load_ids[-1], pd.concat(seen, ignore_index=True), standing_before)
+    if contract.cadence == "delta":
+        conn.execute(sa.text("INSERT INTO core.delta_applied (source_id, seq, drop_id) VALUES (:s, :q, :d)"),
+                     {"s": drop.source_id, "q": drop.seq, "d": drop.drop_id})
+    conn.execute(sa.text("UPDATE raw.drop SET status='loaded', finished_at=now() WHERE drop_id=:d"),
+                 {"d": drop.drop_id})
+    if report.rows_quarantined:
+        raise_alert(conn, Alert(
+            kind="rows_quarantined", severity="warning",
+            message=f"{report.rows_quarantined} row(s) failed validation and were quarantined; "
+                    f"{report.rows_loaded} loaded",
+            source_id=drop.source_id, extract_date=drop.night, rows_affected=report.rows_quarantined,
+            quarantine_ref=f"quarantine.rejected_row load_id in {load_ids}",
+            dag_id=dag_id, dag_run_id=dag_run_id,
+        ))
     return report

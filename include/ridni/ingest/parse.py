@@ -78,7 +78,6 @@ _MAGIC = [
 ]
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _TZ_SUFFIX = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
-_SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .-]{0,63}$")
 
 
 class FileRejected(Exception):
@@ -256,40 +255,44 @@ def _fold(name) -> str:
     return unicodedata.normalize("NFC", str(name)).strip().translate(_APOSTROPHES)
 
 
-def _describe(names: list[str], positions: list[int] | None = None) -> str:
-    """Names from the file, quoted only when they cannot be personal values (else only their position)."""
-    out = []
-    for i, n in enumerate(names):
-        if _SAFE_NAME.match(n):
-            out.append(repr(n))
-        elif positions is not None:
-            out.append(f"column {positions[i] + 1} (name withheld)")
-        else:
-            out.append("1 key (name withheld)")
-    return ", ".join(out)
+def _describe(count: int, positions: list[int] | None = None) -> str:
+    """Delivered names (headers, keys) by count and position only: a name is delivered text, and a header
+    renamed to a person's name must not travel into a reason."""
+    if positions is None:
+        return f"{count} (names withheld)"
+    return f"{count} at position(s) {', '.join(str(p + 1) for p in positions)} (names withheld)"
 
 
 def _schema(contract: Contract, delivered: list[str], file_name: str, what: str = "column") -> dict[str, int]:
     """Map each contract column to its position in ``delivered``; reject a changed schema."""
     folded = [_fold(n) for n in delivered]
-    dup = sorted({n for n in folded if folded.count(n) > 1})
-    if dup:
-        raise FileRejected(f"schema changed: {what}(s) {_describe(dup)} appear more than once", file_name)
+    dup_at = [i for i, n in enumerate(folded) if n and folded.count(n) > 1]
+    if dup_at:
+        raise FileRejected(f"schema changed: {what} names that appear more than once: "
+                           f"{_describe(len(dup_at), dup_at)}", file_name)
     pos = {n: i for i, n in enumerate(folded)}
     expected = {_fold(c.source): c for c in contract.columns}
     missing = [c for f, c in expected.items() if f not in pos and not c.optional]
     unexpected_at = [i for i, n in enumerate(folded) if n not in expected and n]
-    unexpected = [delivered[i] for i in unexpected_at]
-    if missing or unexpected:
+    if missing or unexpected_at:
         parts = []
         if missing:
             parts.append(f"{what}(s) missing: " + ", ".join(repr(c.source) for c in missing))
-        if unexpected:
-            parts.append(f"unexpected {what}(s): " + _describe(unexpected, unexpected_at))
-        if missing and unexpected:
+        if unexpected_at:
+            parts.append(f"unexpected {what}(s): " + _describe(len(unexpected_at), unexpected_at))
+        if missing and unexpected_at:
             parts.append("renamed?")
         raise FileRejected("schema changed: " + "; ".join(parts), file_name)
     return {c.field: pos[f] for f, c in expected.items() if f in pos}
+
+
+def _check_unnamed(header: list[str], values: Callable[[int], pd.Series], file_name: str) -> None:
+    """Refuse data under a column without a header name (it would be dropped without a word)."""
+    for i, name in enumerate(header):
+        if not _fold(name):
+            column = values(i)
+            if column.notna().any() and column.dropna().astype(str).str.strip().ne("").any():
+                raise FileRejected(f"values under column {i + 1}, which has no header name", file_name)
 
 
 # ------------------------------------------------------------------------------------------ CSV
@@ -405,6 +408,7 @@ def _read_csv(contract: Contract, body: bytes, text: Callable[[], str], file_nam
     frame = frame.loc[keep].reset_index(drop=True)
     start_line, n_fields = start_line[keep], n_fields[keep]
 
+    _check_unnamed(header, lambda i: frame[i], file_name)
     problems: list[Problem] = []
     wrong = n_fields != width
     for ln, k in zip(start_line[wrong], n_fields[wrong], strict=True):
@@ -631,7 +635,7 @@ def _from_objects(contract: Contract, objs: list[dict], line_no: np.ndarray, fil
         if missing:
             parts.append("key(s) missing from every object: " + ", ".join(repr(m) for m in missing))
         if unexpected:
-            parts.append("unexpected key(s): " + _describe(unexpected))
+            parts.append("unexpected key(s): " + _describe(len(unexpected)))
         if missing and unexpected:
             parts.append("renamed?")
         raise FileRejected("schema changed: " + "; ".join(parts), file_name)
@@ -742,7 +746,7 @@ def _read_xlsx(contract: Contract, data: bytes, file_name: str):
     try:
         if contract.sheet not in wb.sheetnames:
             raise FileRejected(f"sheet {contract.sheet!r} not found (the workbook has {len(wb.sheetnames)} "
-                               f"sheet(s): {', '.join(map(repr, wb.sheetnames[:10]))})", file_name)
+                               "other sheet(s), names withheld)", file_name)
         ws = wb[contract.sheet]
         widest = len(contract.columns) + MAX_EXTRA_FIELDS
         rows = ws.iter_rows(min_row=1, max_row=MAX_XLSX_ROWS, min_col=1, max_col=widest, values_only=True)
@@ -769,6 +773,8 @@ def _read_xlsx(contract: Contract, data: bytes, file_name: str):
                 problems.append(Problem(i, ROW, f"values beyond the header's {width} columns"))
             body.append(r[:width])
             line_no.append(i)
+        _check_unnamed(names, lambda j: pd.Series([r[j] if j < len(r) else None for r in body], dtype=object),
+                       file_name)
         epoch = wb.epoch
     finally:
         wb.close()

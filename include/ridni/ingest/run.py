@@ -17,7 +17,9 @@ from ridni.ingest.load import DropReport, load_drop, reject_drop
 
 
 def ingest_source(engine: Engine, source_id: str, night: dt.date, *, dag_id: str | None = None,
-                  dag_run_id: str | None = None) -> DropReport:
+                  dag_run_id: str | None = None, confirm_withdrawals: bool = False) -> DropReport:
+    """Receive, verify and load the source's drop of the night; ``confirm_withdrawals``: an operator's
+    confirmation of the withdrawals the snapshot held (see :func:`ridni.ingest.load.load_drop`)."""
     s = settings()
     contract = load(source_id)
     if not drops.drop_exists(s.landing, source_id, night):
@@ -29,7 +31,8 @@ def ingest_source(engine: Engine, source_id: str, night: dt.date, *, dag_id: str
         except drops.DropRejected as exc:
             return reject_drop(conn, drop, exc, dag_id=dag_id, dag_run_id=dag_run_id)
     return load_drop(engine, contract, drop, max_bad_row_share=s.max_bad_row_share,
-                     max_volume_change=s.max_volume_change, dag_id=dag_id, dag_run_id=dag_run_id)
+                     max_volume_change=s.max_volume_change, dag_id=dag_id, dag_run_id=dag_run_id,
+                     confirm_withdrawals_held=confirm_withdrawals)
 
 
 def ingest_night(engine: Engine, night: dt.date, sources: Iterable[str] | None = None) -> Iterator[DropReport]:

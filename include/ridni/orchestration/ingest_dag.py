@@ -95,7 +95,10 @@ def build_ingest_dag(contract: Contract) -> DAG:
         doc_md=_doc(contract),
         params={"night": night_param(),
                 "source_id": Param(source_id, type="string", const=source_id, title="Source",
-                                   description="the source this DAG ingests (fixed)")},
+                                   description="the source this DAG ingests (fixed)"),
+                "confirm_withdrawals": Param(False, type="boolean", title="Confirm held withdrawals",
+                                             description="apply the withdrawals the night's snapshot held "
+                                                         "(it left out more records than the contract allows)")},
         default_args=default_args(),
     )
     def ingest():
@@ -115,7 +118,8 @@ def build_ingest_dag(contract: Contract) -> DAG:
         def receive_verify_load(**context) -> dict:
             night = night_of(context)
             result = steps.ingest(engine(), source_id, night, dag_id=context["dag"].dag_id,
-                                  dag_run_id=context["run_id"])
+                                  dag_run_id=context["run_id"],
+                                  confirm_withdrawals=bool(context["params"].get("confirm_withdrawals")))
             log.info("%s", result.line())
             if not result.ok:
                 raise AirflowFailException(f"{source_id} {night}: drop {result.status}: {result.reason} "

@@ -252,6 +252,7 @@ def _reconciliation(view: NightView) -> str:
 DROP_STATUS = {
     "loaded": ("received, loaded", "status-ok"),
     "unchanged": ("received, unchanged: its files were loaded before", "status-ok"),
+    "withdrawals held": ("loaded; its withdrawals held until an operator confirms them", "status-bad"),
     "received": ("received, not yet loaded", "status-warn"),
     "held": ("received, held (register sequence gap)", "status-bad"),
     "rejected": ("received, rejected: nothing loaded", "status-bad"),

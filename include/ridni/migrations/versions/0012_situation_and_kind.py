@@ -16,7 +16,7 @@ headline group, the persons waiting for each kind of review.
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
