@@ -72,13 +72,14 @@ def test_a_night_without_a_key_is_not_published_then_is_with_one(night_env, fres
 
     from conftest import START
     from ridni.demo import run_night_in_process
+    from ridni.night import run_night
 
     _, engine = fresh_warehouse
     night_env(persons=60)
     monkeypatch.delenv("RIDNI_PSEUDONYM_KEY")
     monkeypatch.delenv("AIRFLOW_CONN_RIDNI_PSEUDONYM_KEY", raising=False)
-    with pytest.raises(PseudonymKeyMissing):
-        run_night_in_process(engine, START)
+    steps = {r.step: r for r in run_night(engine, START)}
+    assert (steps["publish"].status, steps["publish"].reason) == ("failed", PseudonymKeyMissing.__name__)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM marts.change_log")).scalar() == 0
         assert conn.execute(sa.text("SELECT count(*) FROM marts.headline")).scalar() == 0
