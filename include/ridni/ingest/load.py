@@ -25,7 +25,7 @@ from ridni.contracts import Contract
 from ridni.db import copy_frame, read_text_frame
 from ridni.ingest import drops
 from ridni.ingest.parse import FileRejected, parse_file
-from ridni.ingest.validate import validate
+from ridni.ingest.validate import quality_flags, validate
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,8 @@ CANONICAL_FIELDS = [
     "person_type", "status", "status_date", "region", "disappeared_on", "registered_on", "appeal_refs",
     "op", "changed_at",
 ]
-STAGING_COLUMNS = ["load_id", "line_no", "record_key", *CANONICAL_FIELDS, "attributes", "row_hash"]
+# Disagreements inside a loaded record (ridni.ingest.validate.FLAGS), outside its content hash.
+STAGING_COLUMNS = ["load_id", "line_no", "record_key", *CANONICAL_FIELDS, "attributes", "row_hash", "quality_flags"]
 
 
 @dataclass
@@ -317,6 +318,7 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
     if outcome.drop_failures:
         raise drops.DropRejected("; ".join(outcome.drop_failures), f.name)
 
+    rows = rows.assign(quality_flags=quality_flags(rows["line_no"], outcome.row_flags))
     failed = rows["line_no"].isin(list(outcome.row_failures))
     if failed.any():
         good, bad = _staging_frame(rows[~failed], load_id), rows[failed]
@@ -354,8 +356,9 @@ def _superseded(staged: pd.DataFrame) -> list[int]:
     return np.sort(lines[order][earlier]).tolist()
 
 
-_MERGE_COLUMNS = ", ".join(CANONICAL_FIELDS + ["attributes", "row_hash"])
-_MERGE_SET = ", ".join(f"{c} = excluded.{c}" for c in CANONICAL_FIELDS + ["attributes", "row_hash"])
+_MERGED = CANONICAL_FIELDS + ["attributes", "row_hash", "quality_flags"]
+_MERGE_COLUMNS = ", ".join(_MERGED)
+_MERGE_SET = ", ".join(f"{c} = excluded.{c}" for c in _MERGED)
 
 
 def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: int,
@@ -377,7 +380,7 @@ def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: 
                     WHEN c.record_key IS NULL THEN 'new'
                     WHEN c.withdrawn_on IS NOT NULL THEN 'reinstated'
                     ELSE 'changed' END,
-               {", ".join("s." + c for c in CANONICAL_FIELDS + ["attributes", "row_hash"])}
+               {", ".join("s." + c for c in _MERGED)}
         FROM ({latest}) s
         -- each staged record's standing row by primary key: OFFSET 0 keeps the planner from turning this
         -- into a scan of all the source's records, its choice whenever the statistics undercount them
