@@ -378,7 +378,9 @@ def mvs_register(w: World, npu: Table) -> Table:
         "male": pop.male[pno], "rnokpp": typed_rnokpp, "group": group, "region": pop.region[pno],
         "cites": rng.u("mvs.cites", key) < 0.9,
     })
-    records["noise"] = _noise(pop, pno, records)
+    # (a number the register never shows carries no typo anyone sees)
+    shown = records.assign(rnokpp=np.where(known_from_start | added_later, typed_rnokpp, ""))
+    records["noise"] = _noise(pop, pno, shown)
     return _finish("mvs_register", records, versions)
 
 
