@@ -184,7 +184,7 @@ def test_a_different_decision_holds_across_a_chain_of_links(linked):
 def test_every_blocking_rule_and_key_has_an_index_on_its_fields(engine):
     """An incremental night finds partners by index, one lookup per rule: a rule without an index of its
     own scans (or filters) row by row, which is what the benchmark found for one of them."""
-    from ridni.linkage.model import BLOCKING_KEYS
+    from ridni.linkage.model import BLOCKING_KEYS, BLOCKING_KEYS_IF_MISSING
     from ridni.linkage.run import DETERMINISTIC_KEYS
 
     with engine.connect() as conn:
@@ -195,3 +195,7 @@ def test_every_blocking_rule_and_key_has_an_index_on_its_fields(engine):
             WHERE i.indrelid = 'core.link_record'::regclass GROUP BY i.indexrelid"""))]
     for keys in (*BLOCKING_KEYS, *[(k,) for k in DETERMINISTIC_KEYS]):
         assert any(set(cols) == set(keys) for cols in leading), (keys, leading)
+    # a rule for records missing a field looks its partners up by the leading columns of an index
+    for _, keys in BLOCKING_KEYS_IF_MISSING:
+        plain = [k for k in keys if k.isidentifier()]
+        assert any(set(cols[:len(plain)]) == set(plain) for cols in leading), (keys, leading)

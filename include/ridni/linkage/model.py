@@ -40,7 +40,18 @@ BLOCKING_KEYS = [
     ("birth_date", "first_key"),
     ("birth_date", "surname_key"),
 ]
-BLOCKING_RULES = [block_on(*keys) for keys in BLOCKING_KEYS]
+# A record that lacks a field those rules pin meets more partners: one without a birth date those that
+# share its surname and one other name, one without a patronymic (ICRC often gives none) those that share its surname
+# and birth year. (the missing field, the fields shared)
+BLOCKING_KEYS_IF_MISSING = [
+    ("birth_year", ("surname_key", "first_key")),
+    ("birth_year", ("first_key", "patronymic_key", "substr(surname_key, 1, 3)")),
+    ("birth_year", ("surname_key", "patronymic_key")),
+    ("patronymic_key", ("surname_key", "birth_year")),
+]
+BLOCKING_RULES = [block_on(*keys) for keys in BLOCKING_KEYS] + [
+    And(block_on(*keys), CustomRule(f"l.{missing} IS NULL OR r.{missing} IS NULL"))
+    for missing, keys in BLOCKING_KEYS_IF_MISSING]
 # EM sessions: each leaves out the fields it blocks on, so together they estimate every comparison
 # (the last one the birth date, sex, region and person type).
 EM_SESSIONS = [
@@ -75,6 +86,7 @@ def _first_name() -> cl.CustomComparison:
             cll.NullLevel("first_key"),
             cll.ExactMatchLevel("first_key", term_frequency_adjustments=True),
             cll.JaroWinklerLevel("first_lat", 0.92),
+            cll.DamerauLevenshteinLevel("first_lat", 1),
             cll.ElseLevel(),
         ],
     )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from ridni.db import copy_frame, indexes_after_load, read_text_frame
 from ridni.linkage import clusters
 from ridni.linkage.features import FEATURE_COLUMNS, build_features
-from ridni.linkage.model import BLOCKING_KEYS, Model, comparisons
+from ridni.linkage.model import BLOCKING_KEYS, BLOCKING_KEYS_IF_MISSING, Model, comparisons
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +172,20 @@ def _analyze(conn: Connection, table: str) -> None:
         conn.execute(sa.text(f"ANALYZE {table}"))
 
 
+def _side(expression: str, alias: str) -> str:
+    """A blocking rule's field (a column, or an expression of one: ``substr(surname_key, 1, 3)``) on one side."""
+    if expression.isidentifier():
+        return f"{alias}.{expression}"
+    return re.sub(r"\b([a-z]+_(?:key|year|date))\b", rf"{alias}.\1", expression)
+
+
 def _neighbourhood(conn: Connection) -> pd.DataFrame:
     """Features of the changed records and of every record they could be compared with or keyed to."""
     select = f"SELECT f.record_id AS unique_id, f.source_id, f.record_key, {', '.join('f.' + c for c in _FEATURES)}"
-    joins = [" AND ".join(f"o.{c} = x.{c}" for c in keys)
+    joins = [" AND ".join(f"{_side(c, 'o')} = {_side(c, 'x')}" for c in keys)
              for keys in (*BLOCKING_KEYS, *[(k,) for k in DETERMINISTIC_KEYS])]
+    joins += [" AND ".join(f"{_side(c, 'o')} = {_side(c, 'x')}" for c in keys)
+              + f" AND (o.{missing} IS NULL OR x.{missing} IS NULL)" for missing, keys in BLOCKING_KEYS_IF_MISSING]
     joins += ["x.source_id = 'mvs_register' AND o.source_id = 'npu_appeals' AND o.record_key = ANY(x.appeal_ref)",
               "x.source_id = 'npu_appeals' AND o.appeal_ref @> ARRAY[x.record_key]"]
     # x: tonight's changed records, as just written (the temporary table link_in), o: their partners

@@ -10,8 +10,9 @@ the disagreements (``ridni.ingest.validate.FLAGS``) on the staged row, the sourc
 its versions. ``marts.source_quality`` counts the flagged rows of each source's night.
 
 Linkage compares the birth date the RNOKPP encodes and who the source says the person is
-(``core.link_record.rnokpp_birth_date``, ``person_type``), and weighs exact name matches by the
-names' frequencies at training (``core.linkage_model.term_frequencies``). The link tables are derived
+(``core.link_record.rnokpp_birth_date``, ``person_type``), weighs exact name matches by the
+names' frequencies at training (``core.linkage_model.term_frequencies``), and blocks records without
+a patronymic on surname and birth year (an index of its own). The link tables are derived
 data: emptied here, they are rebuilt in full by the next night, whose model is trained anew (a model
 without the new comparisons is not used).
 """
@@ -86,12 +87,15 @@ def upgrade() -> None:
     op.execute(SOURCE_QUALITY_VIEW)
     op.execute("TRUNCATE core.link_record, core.link_edge")
     op.execute("ALTER TABLE core.link_record ADD COLUMN rnokpp_birth_date text, ADD COLUMN person_type text")
+    # the blocking rule for records without a patronymic (ridni.linkage.model.BLOCKING_KEYS_IF_MISSING)
+    op.execute("CREATE INDEX link_record_surname_birth_year ON core.link_record (surname_key, birth_year)")
     op.execute("ALTER TABLE core.linkage_model ADD COLUMN term_frequencies jsonb NOT NULL DEFAULT '{}'::jsonb")
 
 
 def downgrade() -> None:
     op.execute("ALTER TABLE core.linkage_model DROP COLUMN term_frequencies")
     op.execute("TRUNCATE core.link_record, core.link_edge")
+    op.execute("DROP INDEX core.link_record_surname_birth_year")
     op.execute("ALTER TABLE core.link_record DROP COLUMN rnokpp_birth_date, DROP COLUMN person_type")
     # a view loses a column only by being made again: migration 0005's definition
     op.execute("DROP VIEW marts.source_quality")
