@@ -33,6 +33,8 @@ import os
 import secrets
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -170,12 +172,10 @@ def score(engine: Engine, truth_dir: Path, nights: list[dt.date] | None = None) 
 
 
 # ------------------------------------------------------------------------------------------ a whole run
-def run(persons: int = 3000, nights: int = 3, seed: int = 1, start: dt.date = START) -> list[NightScore]:
-    """Generate ``nights`` nights of ``persons``, run each through the pipeline in a fresh database (dropped
-    afterwards) and score it right after it ran."""
-    from ridni.demo import run_night_in_process
-    from ridni.synth import generate
-
+@contextmanager
+def scratch_warehouse() -> Iterator[tuple[Engine, Path]]:
+    """A migrated warehouse of its own on the configured server (dropped afterwards), and a folder for its
+    landing zone, archive, exports and Data Docs (the settings point there from now on)."""
     work = Path(tempfile.mkdtemp(prefix="ridni-accuracy-"))
     os.environ.update({"RIDNI_DATA_DIR": str(work), "RIDNI_LANDING": str(work / "landing"),
                        "RIDNI_ARCHIVE": str(work / "archive"), "RIDNI_EXPORTS": str(work / "exports"),
@@ -187,19 +187,29 @@ def run(persons: int = 3000, nights: int = 3, seed: int = 1, start: dt.date = ST
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
-    scores = []
     try:
-        synth = generate(work, seed=seed, persons=persons, nights=nights, start_date=start)
         db.upgrade(url)
         engine = db.make_engine(url)
-        for i, night in enumerate(synth.nights):
-            run_night_in_process(engine, night)
-            scores.append(score_night(engine, synth.truth, night, synth.nights[i - 1] if i else None))
+        yield engine, work
         engine.dispose()
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def run(persons: int = 3000, nights: int = 3, seed: int = 1, start: dt.date = START) -> list[NightScore]:
+    """Generate ``nights`` nights of ``persons``, run each through the pipeline in a scratch warehouse and
+    score it right after it ran."""
+    from ridni.demo import run_night_in_process
+    from ridni.synth import generate
+
+    scores = []
+    with scratch_warehouse() as (engine, work):
+        synth = generate(work, seed=seed, persons=persons, nights=nights, start_date=start)
+        for i, night in enumerate(synth.nights):
+            run_night_in_process(engine, night)
+            scores.append(score_night(engine, synth.truth, night, synth.nights[i - 1] if i else None))
     return scores
 
 

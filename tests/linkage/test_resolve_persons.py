@@ -8,34 +8,21 @@ import datetime as dt
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from generated import START, ingested
 
 from ridni.ingest.run import ingest_night
 from ridni.linkage.evaluate import score
 from ridni.linkage.run import resolve_persons
-from ridni.synth import generate
 
-START = dt.date(2026, 11, 1)
 NIGHT2 = START + dt.timedelta(days=1)
 
 
 @pytest.fixture(scope="module")
 def linked(tmp_path_factory, make_database):
     """Two generated nights ingested; night 1 resolved. Module-scoped: the tests read, then alter, in order."""
-    from ridni import db
-
-    data = tmp_path_factory.mktemp("linkage")
-    mp = pytest.MonkeyPatch()
-    for name, sub in [("RIDNI_DATA_DIR", ""), ("RIDNI_LANDING", "landing"), ("RIDNI_ARCHIVE", "archive")]:
-        mp.setenv(name, str(data / sub))
-    synth = generate(data, seed=3, persons=1500, nights=2, start_date=START)
-    url = make_database()
-    db.upgrade(url)
-    engine = db.make_engine(url)
-    list(ingest_night(engine, START))
-    first = resolve_persons(engine, START)
-    yield engine, synth, first
-    engine.dispose()
-    mp.undo()
+    with ingested(tmp_path_factory, make_database, "linkage", seed=3, persons=1500, nights=2) as (engine, _, synth, _):
+        first = resolve_persons(engine, START)
+        yield engine, synth, first
 
 
 def _links(engine) -> pd.DataFrame:

@@ -3,44 +3,30 @@ warehouse keeps every record (flagged where its fields disagree) and links it to
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from generated import START as NIGHT
+from generated import ingested
 
 from ridni.decide.run import decide_night
-from ridni.ingest.run import ingest_night
 from ridni.linkage.run import resolve_persons
-
-NIGHT = dt.date(2026, 11, 1)
 
 
 @pytest.fixture(scope="module")
 def night(tmp_path_factory, make_database):
-    from ridni import db
-    from ridni.synth import generate
-
-    data = tmp_path_factory.mktemp("typos")
-    mp = pytest.MonkeyPatch()
-    for name, sub in [("RIDNI_DATA_DIR", ""), ("RIDNI_LANDING", "landing"), ("RIDNI_ARCHIVE", "archive")]:
-        mp.setenv(name, str(data / sub))
-    synth = generate(data, seed=11, persons=2500, nights=1, start_date=NIGHT)
-    url = make_database()
-    db.upgrade(url)
-    engine = db.make_engine(url)
-    reports = list(ingest_night(engine, NIGHT))
-    resolve_persons(engine, NIGHT)
-    decide_night(engine, NIGHT)
-    truth = pd.read_csv(synth.truth / NIGHT.isoformat() / "records.csv", dtype=str, keep_default_na=False)
-    with engine.connect() as conn:
-        loaded = pd.read_sql(sa.text(
-            "SELECT s.source_id, s.record_key, array_to_string(s.quality_flags, ',') AS flags, l.person_id AS found "
-            "FROM core.source_record s JOIN core.person_link l USING (source_id, record_key)"), conn)
-    truth = truth.rename(columns={"person_id": "true"})
-    yield engine, url, reports, truth.merge(loaded, on=["source_id", "record_key"], how="left")
-    engine.dispose()
-    mp.undo()
+    with ingested(tmp_path_factory, make_database, "typos", seed=11, persons=2500, nights=1) as (
+            engine, url, synth, reports):
+        resolve_persons(engine, NIGHT)
+        decide_night(engine, NIGHT)
+        truth = pd.read_csv(synth.truth / NIGHT.isoformat() / "records.csv", dtype=str, keep_default_na=False)
+        with engine.connect() as conn:
+            loaded = pd.read_sql(sa.text(
+                "SELECT s.source_id, s.record_key, array_to_string(s.quality_flags, ',') AS flags, "
+                "l.person_id AS found FROM core.source_record s JOIN core.person_link l USING (source_id, record_key)"),
+                conn)
+        truth = truth.rename(columns={"person_id": "true"})
+        yield engine, url, reports, truth.merge(loaded, on=["source_id", "record_key"], how="left")
 
 
 def _with(frame: pd.DataFrame, noise: str) -> pd.DataFrame:
