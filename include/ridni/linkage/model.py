@@ -152,11 +152,13 @@ def _extra(column: str, kind: str):
     return cl.ExactMatch(column)
 
 
-def settings(extra_fields: dict[str, str] | None = None, blocking_rules: list | None = None) -> SettingsCreator:
+def settings(extra_fields: dict[str, str] | None = None, blocking_rules: list | None = None,
+             prior: float = 0.0001) -> SettingsCreator:
     """The model: the ridni name/date/sex/region comparisons, plus ``extra_fields`` {column: id|text|exact}."""
     extra = [_extra(c, k) for c, k in (extra_fields or {}).items()]
     return SettingsCreator(
         link_type="dedupe_only",
+        probability_two_random_records_match=prior,
         unique_id_column_name="unique_id",
         comparisons=[
             _name("surname_key", "surname_key", "surname"),
@@ -200,6 +202,10 @@ def train(features: pd.DataFrame, deterministic_rules: list, extra_fields: dict[
     linker = Linker(records, settings(extra_fields, blocking_rules), log_level=logging.WARNING)
     # a first prior for EM to start from; _calibrate_prior replaces it
     linker.training.estimate_probability_two_random_records_match(deterministic_rules, recall=0.8)
+    if not 0 < linker.misc.save_model_to_json()["probability_two_random_records_match"] < 1:
+        # no two records share a key: start from one match per record
+        linker = Linker(records, settings(extra_fields, blocking_rules, prior=1 / max(len(features), 2)),
+                        log_level=logging.WARNING)
     linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=1)
     for session in (block_on(*keys) for keys in em_sessions or EM_SESSIONS):
         try:
