@@ -31,6 +31,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -174,8 +175,8 @@ def score(engine: Engine, truth_dir: Path, nights: list[dt.date] | None = None) 
 # ------------------------------------------------------------------------------------------ a whole run
 @contextmanager
 def scratch_warehouse() -> Iterator[tuple[Engine, Path]]:
-    """A migrated warehouse of its own on the configured server (dropped afterwards), and a folder for its
-    landing zone, archive, exports and Data Docs (the settings point there from now on)."""
+    """A migrated warehouse of its own on the configured server, and a folder for its landing zone,
+    archive, exports and Data Docs (the settings point there from now on); both removed afterwards."""
     work = Path(tempfile.mkdtemp(prefix="ridni-accuracy-"))
     os.environ.update({"RIDNI_DATA_DIR": str(work), "RIDNI_LANDING": str(work / "landing"),
                        "RIDNI_ARCHIVE": str(work / "archive"), "RIDNI_EXPORTS": str(work / "exports"),
@@ -196,6 +197,7 @@ def scratch_warehouse() -> Iterator[tuple[Engine, Path]]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run(persons: int = 3000, nights: int = 3, seed: int = 1, start: dt.date = START) -> list[NightScore]:

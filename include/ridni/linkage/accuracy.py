@@ -29,7 +29,7 @@ def synthetic(persons: int = 3000, seed: int = 1) -> dict:
         resolve_persons(engine, NIGHT)
         with engine.connect() as conn:
             links = pd.read_sql(sa.text("SELECT source_id, record_key, person_id FROM core.person_link"), conn)
-    truth = pd.read_csv(synth.truth / NIGHT.isoformat() / "records.csv", dtype=str)
+        truth = pd.read_csv(synth.truth / NIGHT.isoformat() / "records.csv", dtype=str)
     m = links.merge(truth, on=["source_id", "record_key"], suffixes=("", "_true"))
     result = score(m["person_id"], m["person_id_true"], m["source_id"] == "icrc_confirmations")
     return {"records": len(m), "persons_found": int(m["person_id"].nunique()),
