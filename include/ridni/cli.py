@@ -90,7 +90,22 @@ def _explain(args) -> int:
         print(f"no current status for person {args.person_id}")
         return 1
     print(explanation_text(args.person_id, rows))
+    _print_quality_flags(args.person_id)
     return 0
+
+
+def _print_quality_flags(person_id: int) -> None:
+    """The disagreements flagged inside the person's records (loaded all the same; ridni.ingest.validate)."""
+    import sqlalchemy as sa
+
+    url, _ = db.resolve_url()
+    with db.make_engine(url).connect() as conn:
+        flagged = conn.execute(sa.text(
+            "SELECT l.source_id, l.record_key, array_to_string(s.quality_flags, ', ') FROM core.person_link l "
+            "JOIN core.source_record s USING (source_id, record_key) "
+            "WHERE l.person_id = :p AND s.quality_flags <> '{}' ORDER BY 1, 2"), {"p": person_id}).all()
+    for source_id, record_key, flags in flagged:
+        print(f"flagged: {source_id} {record_key}: {flags}")
 
 
 def explanation_text(person_id: int, rows) -> str:
@@ -173,10 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("docs", help="regenerate docs/sources.md from the source contracts")
     p.set_defaults(func=_docs)
 
+    from ridni import accuracy as figures
     from ridni import bench
     from ridni.linkage import accuracy
 
     accuracy.add_parser(sub)
+    figures.add_parser(sub)
     bench.add_parser(sub)
 
     try:

@@ -85,15 +85,30 @@ def test_duplicate_keys_fail_on_every_line_that_has_them(tmp_path):
     assert outcome.row_failures == {2: ["unique(record_key+changed_at)"], 3: ["unique(record_key+changed_at)"]}
 
 
-def test_rnokpp_check_digit_birth_date_and_sex(tmp_path):
+def test_rnokpp_disagreements_are_flags_not_failures(tmp_path):
+    """A typo is not a reason to lose a person: the rows load, each disagreement flagged."""
     typo = NPU[0]["рнокпп"][:9] + str((int(NPU[0]["рнокпп"][9]) + 1) % 10)
     other_birth = rnokpp.make(dt.date(1985, 12, 2), False, 5)
     male_code = rnokpp.make(dt.date(1985, 12, 1), True, 5)
+    short = NPU[2]["рнокпп"][:9]
     rows = [dict(NPU[0], рнокпп=typo), dict(NPU[1], рнокпп=other_birth), dict(NPU[2]),
-            dict(NPU[1], номер_звернення="20220000009", рнокпп=male_code)]
+            dict(NPU[1], номер_звернення="20220000009", рнокпп=male_code),
+            dict(NPU[2], номер_звернення="20220000010", рнокпп=short)]
     outcome = run(tmp_path, "npu_appeals", rows)
-    assert outcome.row_failures == {2: ["rnokpp_check_digit"], 3: ["rnokpp_birth_date"], 6: ["rnokpp_sex"]}
-    no_personal_values(outcome.summary, [typo, other_birth, male_code])
+    assert outcome.success and outcome.row_failures == {}
+    assert outcome.row_flags == {2: ["rnokpp_check_digit"], 3: ["rnokpp_birth_date"], 6: ["rnokpp_sex"],
+                                 8: ["pattern(rnokpp)", "rnokpp_check_digit"]}
+    assert outcome.summary["rows_flagged"] == 4
+    assert outcome.summary["flag_counts"] == {"rnokpp_check_digit": 2, "rnokpp_birth_date": 1, "rnokpp_sex": 1,
+                                              "pattern(rnokpp)": 1}
+    no_personal_values(outcome.summary, [typo, other_birth, male_code, short])
+
+
+def test_a_flagged_row_that_fails_another_check_names_both(tmp_path):
+    rows = [dict(NPU[0], дата_народження="25.02.2022"), dict(NPU[1])]  # born after disappearing
+    outcome = run(tmp_path, "npu_appeals", rows)
+    assert outcome.row_failures == {2: ["date_order(birth_date<=disappeared_on)", "rnokpp_birth_date"]}
+    assert outcome.row_flags == {}
 
 
 def test_dates_in_order_and_plausible_ages(tmp_path):

@@ -8,34 +8,21 @@ import datetime as dt
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from generated import START, ingested
 
 from ridni.ingest.run import ingest_night
 from ridni.linkage.evaluate import score
 from ridni.linkage.run import resolve_persons
-from ridni.synth import generate
 
-START = dt.date(2026, 11, 1)
 NIGHT2 = START + dt.timedelta(days=1)
 
 
 @pytest.fixture(scope="module")
 def linked(tmp_path_factory, make_database):
     """Two generated nights ingested; night 1 resolved. Module-scoped: the tests read, then alter, in order."""
-    from ridni import db
-
-    data = tmp_path_factory.mktemp("linkage")
-    mp = pytest.MonkeyPatch()
-    for name, sub in [("RIDNI_DATA_DIR", ""), ("RIDNI_LANDING", "landing"), ("RIDNI_ARCHIVE", "archive")]:
-        mp.setenv(name, str(data / sub))
-    synth = generate(data, seed=3, persons=1500, nights=2, start_date=START)
-    url = make_database()
-    db.upgrade(url)
-    engine = db.make_engine(url)
-    list(ingest_night(engine, START))
-    first = resolve_persons(engine, START)
-    yield engine, synth, first
-    engine.dispose()
-    mp.undo()
+    with ingested(tmp_path_factory, make_database, "linkage", seed=3, persons=1500, nights=2) as (engine, _, synth, _):
+        first = resolve_persons(engine, START)
+        yield engine, synth, first
 
 
 def _links(engine) -> pd.DataFrame:
@@ -184,7 +171,7 @@ def test_a_different_decision_holds_across_a_chain_of_links(linked):
 def test_every_blocking_rule_and_key_has_an_index_on_its_fields(engine):
     """An incremental night finds partners by index, one lookup per rule: a rule without an index of its
     own scans (or filters) row by row, which is what the benchmark found for one of them."""
-    from ridni.linkage.model import BLOCKING_KEYS
+    from ridni.linkage.model import BLOCKING_KEYS, BLOCKING_KEYS_IF_MISSING
     from ridni.linkage.run import DETERMINISTIC_KEYS
 
     with engine.connect() as conn:
@@ -195,3 +182,7 @@ def test_every_blocking_rule_and_key_has_an_index_on_its_fields(engine):
             WHERE i.indrelid = 'core.link_record'::regclass GROUP BY i.indexrelid"""))]
     for keys in (*BLOCKING_KEYS, *[(k,) for k in DETERMINISTIC_KEYS]):
         assert any(set(cols) == set(keys) for cols in leading), (keys, leading)
+    # a rule for records missing a field looks its partners up by the leading columns of an index
+    for _, keys in BLOCKING_KEYS_IF_MISSING:
+        plain = [k for k in keys if k.isidentifier()]
+        assert any(set(cols[:len(plain)]) == set(plain) for cols in leading), (keys, leading)

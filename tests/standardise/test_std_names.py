@@ -11,6 +11,7 @@ from ridni.standardise.names import (
     fold_name,
     fold_name_series,
     is_patronymic,
+    lookalikes_to_record_script,
     looks_swapped,
     looks_swapped_series,
     patronymic_sex,
@@ -51,6 +52,30 @@ def test_latin_look_alikes_inside_cyrillic_words():
     assert fold_name("Пeтpeнкo") == "петренко"  # Latin e, p, o
     assert fix_mixed_script("Petrenkо") == "Petrenko"  # Cyrillic о in a Latin word
     assert fix_mixed_script("Петренко") == "Петренко"
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("COKОЛ", "СОКОЛ"),          # mostly Latin, but Л has no Latin twin: the word is Cyrillic
+    ("OЛEKCAHДP", "ОЛЕКСАНДР"),
+    ("Mapія", "Марія"),
+    ("Xoмa", "Хома"),
+    ("Oлeнa", "Олена"),
+    ("KOBAЛЬЧУK", "КОВАЛЬЧУК"),
+    ("Olеksandr", "Oleksandr"),   # a Cyrillic е in a Latin word: l, k, s, n, d, r have no Cyrillic twin
+])
+def test_look_alikes_fold_to_the_script_of_the_letters_that_have_no_twin(typed, meant):
+    assert fix_mixed_script(typed) == meant
+    assert clean_name(typed) == meant
+
+
+def test_a_word_of_look_alikes_alone_takes_the_script_of_the_rest_of_the_name():
+    assert clean_name("Tapac Петрович") == "Тарас Петрович"
+    assert clean_name("OKCAHA Петрівна") == "ОКСАНА Петрівна"
+    assert clean_name("Tapac") == "Tapac"  # nothing says it is not Latin
+    assert clean_name("Oleksandr Petrenko") == "Oleksandr Petrenko"
+    surname, first, patronymic = lookalikes_to_record_script(
+        [pd.Series(["Петренко", "Petrenko"]), pd.Series(["Tapac", "Taras"]), pd.Series([None, "Tapac"])])
+    assert first.tolist() == ["Тарас", "Taras"] and pd.isna(patronymic[0]) and patronymic[1] == "Tapac"
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

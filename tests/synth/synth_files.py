@@ -65,3 +65,10 @@ KEY_OF = {
     "exchange_returns": lambda r: f"{r['exchange_id']}/{r['_line']}",
     "children_deported": lambda r: r["child_id"],
 }
+
+
+def noise_of(result, night: dt.date, source_id: str) -> dict[str, set[str]]:
+    """record_key -> the typos the ground truth says the generator planted in that record."""
+    with open(result.truth / night.isoformat() / "records.csv", encoding="utf-8", newline="") as f:
+        return {r["record_key"]: set(filter(None, r["noise"].split("|"))) for r in csv.DictReader(f)
+                if r["source_id"] == source_id}

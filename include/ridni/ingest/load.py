@@ -36,7 +36,7 @@ from ridni.contracts import MIN_WITHDRAWALS_HELD, Contract
 from ridni.db import copy_frame, read_text_frame
 from ridni.ingest import drops
 from ridni.ingest.parse import FileRejected, Problem, parse_file
-from ridni.ingest.validate import validate
+from ridni.ingest.validate import quality_flags, validate
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ CANONICAL_FIELDS = [
     "person_type", "status", "status_date", "region", "disappeared_on", "registered_on", "appeal_refs",
     "op", "changed_at",
 ]
-STAGING_COLUMNS = ["load_id", "line_no", "record_key", *CANONICAL_FIELDS, "attributes", "row_hash"]
+# Disagreements inside a loaded record (ridni.ingest.validate.FLAGS), outside its content hash.
+STAGING_COLUMNS = ["load_id", "line_no", "record_key", *CANONICAL_FIELDS, "attributes", "row_hash", "quality_flags"]
 
 
 @dataclass
@@ -342,6 +343,7 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
     if outcome.drop_failures:
         raise drops.DropRejected("; ".join(outcome.drop_failures), label)
 
+    rows = rows.assign(quality_flags=quality_flags(rows["line_no"], outcome.row_flags))
     failed = rows["line_no"].isin(list(outcome.row_failures))
     if failed.any():
         good, bad = _staging_frame(rows[~failed], load_id), rows[failed]
@@ -417,8 +419,9 @@ def _register_problems(conn: Connection, drop: drops.Drop, rows: pd.DataFrame) -
             for n, op in zip(rows["line_no"].to_numpy()[orphan], rows["op"].to_numpy()[orphan], strict=True)]
 
 
-_MERGE_COLUMNS = ", ".join(CANONICAL_FIELDS + ["attributes", "row_hash"])
-_MERGE_SET = ", ".join(f"{c} = excluded.{c}" for c in CANONICAL_FIELDS + ["attributes", "row_hash"])
+_MERGED = CANONICAL_FIELDS + ["attributes", "row_hash", "quality_flags"]
+_MERGE_COLUMNS = ", ".join(_MERGED)
+_MERGE_SET = ", ".join(f"{c} = excluded.{c}" for c in _MERGED)
 
 
 @timing.timed("load/merge_into_core")
@@ -441,7 +444,7 @@ def _merge_into_core(conn: Connection, source_id: str, night: dt.date, load_id: 
                     WHEN c.record_key IS NULL THEN 'new'
                     WHEN c.withdrawn_on IS NOT NULL THEN 'reinstated'
                     ELSE 'changed' END,
-               {", ".join("s." + c for c in CANONICAL_FIELDS + ["attributes", "row_hash"])}
+               {", ".join("s." + c for c in _MERGED)}
         FROM ({latest}) s
         -- each staged record's standing row by primary key: OFFSET 0 keeps the planner from turning this
         -- into a scan of all the source's records, its choice whenever the statistics undercount them

@@ -8,6 +8,13 @@ date), a plausible age at the extract date, RNOKPP check digit and the birth
 date and sex it encodes agreeing with the record, the row count equal to the
 manifest's and within a bound of the previous drop's.
 
+The RNOKPP checks are *flags*, not failures: a record whose number is malformed,
+fails its check digit, or encodes another birth date or sex than the record states
+still identifies a person (a day and month swapped, a digit mistyped), so it loads
+with the disagreement named in ``quality_flags``; only the number's use as a link key
+is lost. In the suite they expect ``mostly`` :data:`FLAG_MOSTLY` of the rows to agree, so
+Data Docs show a source whose numbers disagree systematically.
+
 :func:`validate` runs the suite on the parsed rows (an ephemeral GX context, a
 pandas data source, a whole-dataframe batch; a first pass with counts only, a
 second with ``result_format`` COMPLETE and ``unexpected_index_column_names``
@@ -59,6 +66,11 @@ RNOKPP_OK = "_rnokpp_check_digit_ok"    # ridni.standardise.rnokpp.check_series,
 RNOKPP_BIRTH_OK = "_rnokpp_birth_date_ok"
 RNOKPP_SEX_OK = "_rnokpp_sex_ok"
 
+# Disagreements inside a record that still identifies someone: the row loads, flagged with these names.
+RNOKPP_PATTERN = "pattern(rnokpp)"
+FLAGS = ("rnokpp_check_digit", "rnokpp_birth_date", "rnokpp_sex", RNOKPP_PATTERN)
+FLAG_MOSTLY = 0.99  # share of rows a flag's expectation wants in agreement (GX's ``mostly``)
+
 # The only entries of an expectation's GX result that are kept: counts and percentages (the rest, e.g. the
 # unexpected-value lists, holds values from the file).
 _RESULT_KEEP = {
@@ -81,6 +93,7 @@ class Check:
     kwargs: dict
     description: str
     row_level: bool = True
+    flag: bool = False  # a row that fails it loads, flagged (FLAGS), instead of going to quarantine
 
 
 @dataclass
@@ -92,6 +105,7 @@ class ValidationOutcome:
     rows_evaluated: int
     success: bool
     row_failures: dict[int, list[str]] = field(default_factory=dict)
+    row_flags: dict[int, list[str]] = field(default_factory=dict)  # line_no -> FLAGS: loaded, flagged
     drop_failures: list[str] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     result: dict = field(default_factory=dict)  # the GX validation result, values stripped
@@ -180,8 +194,9 @@ def checks(contract: Contract, *, extract_date: dt.date | None = None, manifest_
                              {"column": c.field, "value_set": c.allowed_values},
                              f"`{c.source}` is one of the contract's values (mapped to canonical tokens)"))
         elif c.pattern and c.type == "string":
-            out.append(Check(f"pattern({c.field})", "ExpectColumnValuesToMatchRegex",
-                             {"column": c.field, "regex": c.pattern}, f"`{c.source}` matches `{c.pattern}`"))
+            name = f"pattern({c.field})"
+            out.append(_flagged(Check(name, "ExpectColumnValuesToMatchRegex", {"column": c.field, "regex": c.pattern},
+                                      f"`{c.source}` matches `{c.pattern}`"), name in FLAGS))
     birth = contract.column("birth_date")
     if birth is not None:
         regex = r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$" if birth.type == "partial_date" else r"^\d{4}-\d{2}-\d{2}$"
@@ -218,15 +233,16 @@ def checks(contract: Contract, *, extract_date: dt.date | None = None, manifest_
                          {"column": AGE, "min_value": 0, "max_value": max_age_years},
                          f"age at the extract date between 0 and {max_age_years} years"))
     if "rnokpp" in fields:
-        out.append(Check("rnokpp_check_digit", "ExpectColumnValuesToBeInSet",
-                         {"column": RNOKPP_OK, "value_set": [True]}, "RNOKPP check digit is right"))
+        out.append(_flagged(Check("rnokpp_check_digit", "ExpectColumnValuesToBeInSet",
+                                  {"column": RNOKPP_OK, "value_set": [True]}, "RNOKPP check digit is right")))
         if "birth_date" in fields:
-            out.append(Check("rnokpp_birth_date", "ExpectColumnValuesToBeInSet",
-                             {"column": RNOKPP_BIRTH_OK, "value_set": [True]},
-                             "the birth date RNOKPP encodes is the record's (within a partial date)"))
+            out.append(_flagged(Check("rnokpp_birth_date", "ExpectColumnValuesToBeInSet",
+                                      {"column": RNOKPP_BIRTH_OK, "value_set": [True]},
+                                      "the birth date RNOKPP encodes is the record's (within a partial date)")))
         if "sex" in fields:
-            out.append(Check("rnokpp_sex", "ExpectColumnValuesToBeInSet",
-                             {"column": RNOKPP_SEX_OK, "value_set": [True]}, "the sex RNOKPP encodes is the record's"))
+            out.append(_flagged(Check("rnokpp_sex", "ExpectColumnValuesToBeInSet",
+                                      {"column": RNOKPP_SEX_OK, "value_set": [True]},
+                                      "the sex RNOKPP encodes is the record's")))
     if manifest_rows is not None:
         out.append(Check("row_count_equals_manifest", "ExpectTableRowCountToEqual", {"value": int(manifest_rows)},
                          "as many rows as the manifest declares", row_level=False))
@@ -238,6 +254,15 @@ def checks(contract: Contract, *, extract_date: dt.date | None = None, manifest_
                          f"within ±{max_volume_change:.0%} of the previous drop's {previous_rows} rows",
                          row_level=False))
     return out
+
+
+def _flagged(check: Check, flag: bool = True) -> Check:
+    """``check`` as a flag: its failing rows load, flagged; GX wants ``mostly`` FLAG_MOSTLY of rows to pass."""
+    if flag:
+        check.flag = True
+        check.kwargs = {**check.kwargs, "mostly": FLAG_MOSTLY}
+        check.description += f" (a flag: the row loads, flagged; expected of {FLAG_MOSTLY:.0%} of rows)"
+    return check
 
 
 def build_suite(contract: Contract, check_list: list[Check] | None = None, **kwargs):
@@ -378,17 +403,25 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
     batch = _batch_definition(contract.source_id).get_batch(batch_parameters={"dataframe": frame})
     first = batch.validate(suite, result_format={"result_format": "BASIC"})
 
-    # second pass, only for failed row-level expectations, to learn which lines failed
+    # second pass, only for failed row-level expectations (and flags that found anything), to learn which
+    # lines failed
     detail_cap = n if n < min_rows_for_share else max(1, int(max_bad_row_share * n))
+
+    def is_flag(r) -> bool:
+        return by_name.get(_check_of(r), Check("", "", {}, "")).flag
+
     wanted = [r for r in first.results
-              if not r.success and by_name.get(_check_of(r), Check("", "", {}, "")).row_level
-              and (r.result or {}).get("unexpected_count", 0) <= detail_cap
-              and not (r.exception_info or {}).get("raised_exception")]
+              if not (r.exception_info or {}).get("raised_exception")
+              and by_name.get(_check_of(r), Check("", "", {}, "")).row_level
+              and ((is_flag(r) and (r.result or {}).get("unexpected_count"))
+                   or (not is_flag(r) and not r.success
+                       and (r.result or {}).get("unexpected_count", 0) <= detail_cap))]
     row_failures: dict[int, set[str]] = {}
+    row_flags: dict[int, set[str]] = {}
     uncounted = 0  # unexpected rows whose lines were not collected (too many to matter: the drop fails)
     for r in first.results:
         chk = by_name.get(_check_of(r))
-        if not r.success and chk is not None and chk.row_level and r not in wanted:
+        if not r.success and chk is not None and chk.row_level and not chk.flag and r not in wanted:
             uncounted = max(uncounted, int((r.result or {}).get("unexpected_count") or 0))
     if wanted:
         gx = _gx()
@@ -405,10 +438,11 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
         })
         for r in second.results:
             name = _check_of(r)
+            into = row_flags if by_name[name].flag else row_failures
             for item in (r.result or {}).get("unexpected_index_list") or []:
                 line = item.get(LINE_NO) if isinstance(item, dict) else None
                 if line is not None:
-                    row_failures.setdefault(int(line), set()).add(name)
+                    into.setdefault(int(line), set()).add(name)
 
     parse_counts: dict[str, int] = {}
     for p in problems:
@@ -417,9 +451,11 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
         if p.field == ROW:
             label = f"malformed_row: {p.reason}"
         parse_counts[label] = parse_counts.get(label, 0) + 1
-        row_failures.setdefault(int(p.line_no), set()).add(label)
+        (row_flags if label in FLAGS else row_failures).setdefault(int(p.line_no), set()).add(label)
 
-    failures = {line: sorted(names) for line, names in sorted(row_failures.items())}
+    # a row quarantined for another reason names its flags among its reasons too
+    failures = {line: sorted(names | row_flags.get(line, set())) for line, names in sorted(row_failures.items())}
+    flags = {line: sorted(names) for line, names in sorted(row_flags.items()) if line not in failures}
     bad_rows = max(len(failures), uncounted)
     share = bad_rows / n if n else 0.0
 
@@ -479,6 +515,9 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
         "expectations": expectations,
         "parse_problems": parse_counts,
         "rows_failed": bad_rows,
+        "rows_flagged": len(flags),
+        "flag_counts": {name: sum(name in names for names in flags.values()) for name in FLAGS
+                        if any(name in names for names in flags.values())},
         "bad_row_share": round(share, 6),
         "max_bad_row_share": max_bad_row_share,
         "manifest_rows": manifest_rows,
@@ -488,9 +527,15 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
     }
     return ValidationOutcome(
         source_id=contract.source_id, suite_name=suite_name(contract), file_name=file_name,
-        extract_date=extract_date, rows_evaluated=n, success=success, row_failures=failures,
+        extract_date=extract_date, rows_evaluated=n, success=success, row_failures=failures, row_flags=flags,
         drop_failures=drop_failures, summary=summary, result=result,
     )
+
+
+def quality_flags(line_no: pd.Series, row_flags: dict[int, list[str]]) -> pd.Series:
+    """Each row's flags as the PostgreSQL array literal ``quality_flags`` takes (``{}`` for none)."""
+    text = {line: "{" + ",".join(f'"{name}"' for name in names) + "}" for line, names in row_flags.items()}
+    return line_no.map(text).fillna("{}").astype(object)
 
 
 # ------------------------------------------------------------------------------------------ Data Docs

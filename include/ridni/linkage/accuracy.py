@@ -8,47 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
-import uuid
-from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 
-from ridni import db
 from ridni.linkage.evaluate import score
 
 NIGHT = dt.date(2026, 11, 1)
 
 
 def synthetic(persons: int = 3000, seed: int = 1) -> dict:
+    from ridni.accuracy import scratch_warehouse
     from ridni.ingest.run import ingest_night
     from ridni.linkage.run import resolve_persons
     from ridni.synth import generate
 
-    work = Path(tempfile.mkdtemp(prefix="ridni-accuracy-"))
-    os.environ.update({"RIDNI_DATA_DIR": str(work), "RIDNI_LANDING": str(work / "landing"),
-                       "RIDNI_ARCHIVE": str(work / "archive")})
-    server, _ = db.resolve_url()
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"ridni_accuracy_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_warehouse() as (engine, work):
         synth = generate(work, seed=seed, persons=persons, nights=1, start_date=NIGHT)
-        db.upgrade(url)
-        engine = db.make_engine(url)
         list(ingest_night(engine, NIGHT))
         resolve_persons(engine, NIGHT)
         with engine.connect() as conn:
             links = pd.read_sql(sa.text("SELECT source_id, record_key, person_id FROM core.person_link"), conn)
-        engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    truth = pd.read_csv(synth.truth / NIGHT.isoformat() / "records.csv", dtype=str)
+        truth = pd.read_csv(synth.truth / NIGHT.isoformat() / "records.csv", dtype=str)
     m = links.merge(truth, on=["source_id", "record_key"], suffixes=("", "_true"))
     result = score(m["person_id"], m["person_id_true"], m["source_id"] == "icrc_confirmations")
     return {"records": len(m), "persons_found": int(m["person_id"].nunique()),

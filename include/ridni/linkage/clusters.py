@@ -6,6 +6,9 @@ component is rebuilt from its strongest links down, skipping any link that would
 id of the existing person that holds most of its records (the oldest on a tie);
 any other existing person in it is merged into that one, and records that leave
 a person for another cluster are a split. Both are logged.
+
+Two records with different valid RNOKPPs are two persons: a chain of name matches that would join
+them (a namesake without a birth date between them) is cut the same way as a reviewer's "different".
 """
 
 from __future__ import annotations
@@ -72,6 +75,17 @@ def constrained_components(n_records: int, left: np.ndarray, right: np.ndarray, 
             next_label += 1
         out[node] = roots[root]
     return out
+
+
+def different_keys(labels: np.ndarray, keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of records (positions) in one component whose ``keys`` differ, both present: one record
+    per key value (records sharing a key are linked by it already)."""
+    frame = pd.DataFrame({"label": labels, "key": keys.to_numpy(), "pos": np.arange(len(labels))}).dropna()
+    frame = frame.drop_duplicates(["label", "key"])
+    frame = frame[frame["label"].duplicated(keep=False)]
+    pairs = frame.merge(frame, on="label")
+    pairs = pairs[pairs["key_x"] < pairs["key_y"]]
+    return pairs["pos_x"].to_numpy(), pairs["pos_y"].to_numpy()
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """The probabilistic part of linkage: Splink 5 on DuckDB over the standardised records.
 
-Parameters are estimated from the data (u by random sampling, m by EM on two blocking rules, the
-prior from the deterministic keys); no weight is set by hand. :func:`train` returns the model as
-Splink's settings dictionary, which the warehouse keeps (``core.linkage_model``) so that later
+Parameters are estimated from the data (u by random sampling, m by EM on blocking rules that together
+leave every comparison free once, the prior as the expected share of matching pairs among all pairs);
+no weight is set by hand. An exact match on a name weighs by how rare the name is (Splink's term
+frequency adjustment). :func:`train` returns the :class:`Model`: Splink's settings dictionary and the
+names' frequencies as of training, which the warehouse keeps (``core.linkage_model``) so that later
 nights :func:`score` only the pairs that involve changed records, with the same weights.
 Input columns are those of :func:`ridni.linkage.features.build_features`.
 """
@@ -14,6 +16,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
@@ -22,6 +25,8 @@ from splink.blocking_rule_library import And, CustomRule
 
 log = logging.getLogger(__name__)
 
+# Exact matches on these columns weigh by the value's frequency (a rare surname says more than Мельник).
+TF_COLUMNS = ("surname_key", "first_key", "patronymic_key")
 # Candidate pairs: records that share all columns of one of these; the rest are never compared.
 # Each rule pins at least three name/date fields so blocks stay small at a million records (a pair
 # differing in one of them is still caught by another rule): 11.7 million candidate pairs on the
@@ -35,13 +40,28 @@ BLOCKING_KEYS = [
     ("birth_date", "first_key"),
     ("birth_date", "surname_key"),
 ]
-BLOCKING_RULES = [block_on(*keys) for keys in BLOCKING_KEYS]
-# EM sessions: each leaves out the fields it blocks on, so together they estimate every comparison.
+# A record that lacks a field those rules pin meets more partners: one without a birth date those that
+# share its surname and one other name, one without a patronymic (ICRC often gives none) those that share its surname
+# and birth year. (the missing field, the fields shared)
+BLOCKING_KEYS_IF_MISSING = [
+    ("birth_year", ("surname_key", "first_key")),
+    ("birth_year", ("first_key", "patronymic_key", "substr(surname_key, 1, 3)")),
+    ("birth_year", ("surname_key", "patronymic_key")),
+    ("patronymic_key", ("surname_key", "birth_year")),
+]
+BLOCKING_RULES = [block_on(*keys) for keys in BLOCKING_KEYS] + [
+    And(block_on(*keys), CustomRule(f"l.{missing} IS NULL OR r.{missing} IS NULL"))
+    for missing, keys in BLOCKING_KEYS_IF_MISSING]
+# EM sessions: each leaves out the fields it blocks on, so together they estimate every comparison
+# (the last one the birth date, sex, region and person type).
 EM_SESSIONS = [
     ("surname_key", "first_key", "birth_year"),
     ("birth_date", "surname_key"),
     ("birth_date", "first_key"),
+    ("surname_key", "first_key", "patronymic_key"),
 ]
+# Pairs below this probability hardly move the prior's estimate (see _calibrate_prior).
+_PRIOR_FLOOR = 0.001
 # On an incremental night only pairs with at least one changed record are scored.
 CHANGED_ONLY = CustomRule("l.changed OR r.changed")
 
@@ -51,7 +71,7 @@ def _name(column: str, latin: str, label: str) -> cl.CustomComparison:
         output_column_name=label,
         comparison_levels=[
             cll.NullLevel(column),
-            cll.ExactMatchLevel(column),
+            cll.ExactMatchLevel(column, term_frequency_adjustments=True),
             cll.JaroWinklerLevel(latin, 0.94),
             cll.JaroWinklerLevel(latin, 0.85),
             cll.ElseLevel(),
@@ -64,8 +84,9 @@ def _first_name() -> cl.CustomComparison:
         output_column_name="first_name",
         comparison_levels=[
             cll.NullLevel("first_key"),
-            cll.ExactMatchLevel("first_key"),
+            cll.ExactMatchLevel("first_key", term_frequency_adjustments=True),
             cll.JaroWinklerLevel("first_lat", 0.92),
+            cll.DamerauLevenshteinLevel("first_lat", 1),
             cll.ElseLevel(),
         ],
     )
@@ -73,20 +94,29 @@ def _first_name() -> cl.CustomComparison:
 
 def _birth_date() -> cl.CustomComparison:
     both_full = "birth_precision_l = 'day' AND birth_precision_r = 'day'"
+    # a stated date that disagrees with the record's own RNOKPP may be the typo: either date counts
+    same_day = ("(birth_date_l = birth_date_r OR rnokpp_birth_date_l = birth_date_r "
+                "OR birth_date_l = rnokpp_birth_date_r)")
     return cl.CustomComparison(
         output_column_name="birth_date",
         comparison_levels=[
             cll.NullLevel("birth_year"),
-            cll.CustomLevel(f"{both_full} AND birth_date_l = birth_date_r", "exact date"),
+            cll.CustomLevel(f"{both_full} AND {same_day}", "exact date (as stated or as the RNOKPP encodes it)"),
             cll.CustomLevel(
                 f"{both_full} AND birth_year_l = birth_year_r AND birth_month_l = birth_day_r "
                 "AND birth_day_l = birth_month_r",
                 "day and month swapped",
             ),
+            # a partial date that agrees tells as much as the finer of the two can: a month and year
+            # agreeing is rarer by chance than a year alone
             cll.CustomLevel(
                 "birth_year_l = birth_year_r AND (birth_precision_l <> 'day' OR birth_precision_r <> 'day') "
-                "AND (birth_month_l IS NULL OR birth_month_r IS NULL OR birth_month_l = birth_month_r)",
-                "partial date consistent",
+                "AND birth_month_l = birth_month_r",
+                "partial date: year and month agree",
+            ),
+            cll.CustomLevel(
+                "birth_year_l = birth_year_r AND (birth_precision_l = 'year' OR birth_precision_r = 'year')",
+                "partial date: the year agrees",
             ),
             cll.CustomLevel(
                 f"{both_full} AND abs(date_diff('day', CAST(birth_date_l AS DATE), "
@@ -94,6 +124,20 @@ def _birth_date() -> cl.CustomComparison:
                 "within a month (typo)",
             ),
             cll.CustomLevel("birth_year_l = birth_year_r", "same year"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _person_type() -> cl.CustomComparison:
+    """Who the sources say the person is: a servicemember and a civilian are rarely one person; a child
+    and a civilian often are (a source's own age limit, a child who came of age)."""
+    return cl.CustomComparison(
+        output_column_name="person_type",
+        comparison_levels=[
+            cll.NullLevel("person_type"),
+            cll.ExactMatchLevel("person_type"),
+            cll.CustomLevel("person_type_l <> 'military' AND person_type_r <> 'military'", "civilian and child"),
             cll.ElseLevel(),
         ],
     )
@@ -108,11 +152,13 @@ def _extra(column: str, kind: str):
     return cl.ExactMatch(column)
 
 
-def settings(extra_fields: dict[str, str] | None = None, blocking_rules: list | None = None) -> SettingsCreator:
+def settings(extra_fields: dict[str, str] | None = None, blocking_rules: list | None = None,
+             prior: float = 0.0001) -> SettingsCreator:
     """The model: the ridni name/date/sex/region comparisons, plus ``extra_fields`` {column: id|text|exact}."""
     extra = [_extra(c, k) for c, k in (extra_fields or {}).items()]
     return SettingsCreator(
         link_type="dedupe_only",
+        probability_two_random_records_match=prior,
         unique_id_column_name="unique_id",
         comparisons=[
             _name("surname_key", "surname_key", "surname"),
@@ -121,6 +167,7 @@ def settings(extra_fields: dict[str, str] | None = None, blocking_rules: list | 
             _birth_date(),
             cl.ExactMatch("sex"),
             cl.ExactMatch("region"),
+            _person_type(),
             *extra,
         ],
         blocking_rules_to_generate_predictions=blocking_rules or BLOCKING_RULES,
@@ -129,13 +176,36 @@ def settings(extra_fields: dict[str, str] | None = None, blocking_rules: list | 
     )
 
 
+def comparisons(model: dict | None = None) -> list[tuple[str, list[str]]]:
+    """What a model compares (each comparison's levels, as SQL): this code's, or a stored ``model``'s."""
+    spec = model or settings().create_settings_dict("duckdb")
+    return [(c["output_column_name"], [level["sql_condition"] for level in c["comparison_levels"]])
+            for c in spec["comparisons"]]
+
+
+@dataclass
+class Model:
+    settings: dict  # Splink's settings JSON: comparisons with their m and u probabilities, the prior
+    term_frequencies: dict[str, dict[str, float]]  # TF_COLUMNS: value -> share of the records, at training
+
+
+def term_frequencies(features: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Each value's share of the records that have one, as Splink computes it, for :data:`TF_COLUMNS`."""
+    return {c: features[c].dropna().value_counts(normalize=True).to_dict() for c in TF_COLUMNS if c in features}
+
+
 def train(features: pd.DataFrame, deterministic_rules: list, extra_fields: dict[str, str] | None = None,
-          blocking_rules: list | None = None, em_sessions: list[tuple[str, ...]] | None = None) -> dict:
-    """Estimate the model's parameters on ``features``; returns Splink's settings dictionary."""
+          blocking_rules: list | None = None, em_sessions: list[tuple[str, ...]] | None = None) -> Model:
+    """Estimate the model's parameters on ``features``."""
     api = DuckDBAPI(_duckdb())
     records = api.register(features, table_name="records")
     linker = Linker(records, settings(extra_fields, blocking_rules), log_level=logging.WARNING)
+    # a first prior for EM to start from; _calibrate_prior replaces it
     linker.training.estimate_probability_two_random_records_match(deterministic_rules, recall=0.8)
+    if not 0 < linker.misc.save_model_to_json()["probability_two_random_records_match"] < 1:
+        # no two records share a key: start from one match per record
+        linker = Linker(records, settings(extra_fields, blocking_rules, prior=1 / max(len(features), 2)),
+                        log_level=logging.WARNING)
     linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=1)
     for session in (block_on(*keys) for keys in em_sessions or EM_SESSIONS):
         try:
@@ -144,7 +214,34 @@ def train(features: pd.DataFrame, deterministic_rules: list, extra_fields: dict[
             # On small or lopsided data EM can push an m-probability below what float64 holds; Splink
             # refuses it. The other session's estimates (or the defaults) stand for those levels.
             log.warning("EM session skipped: %s", exc)
-    return linker.misc.save_model_to_json()
+    model = linker.misc.save_model_to_json()
+    weights = linker.inference.predict(threshold_match_probability=_PRIOR_FLOOR).as_duckdbpyrelation() \
+        .project("match_weight").df()["match_weight"].to_numpy()
+    model["probability_two_random_records_match"] = _calibrate_prior(
+        weights, model["probability_two_random_records_match"], len(features))
+    return Model(model, term_frequencies(features))
+
+
+def _calibrate_prior(weights: np.ndarray, prior: float, records: int) -> float:
+    """The prior (probability that two random records match) as the expected share of matching pairs.
+
+    The share of matching pairs that deterministic keys give depends on how many records carry a key
+    (a guess of their recall sets it); instead, the prior is the mean match probability over all
+    pairs (EM's update of the prior), iterated to its fixed point. Pairs outside the blocks, and those
+    below :data:`_PRIOR_FLOOR`, count as no match. ``weights``: the candidates' match weights under
+    ``prior``.
+    """
+    pairs = records * (records - 1) / 2
+    if not len(weights) or pairs <= 0:
+        return prior
+    factors = weights - np.log2(prior / (1 - prior))  # each pair's Bayes factor (log2), without the prior
+    for _ in range(50):
+        odds = np.log2(prior / (1 - prior))
+        expected = float((1.0 / (1.0 + np.exp2(-(factors + odds)))).sum()) / pairs
+        if abs(expected - prior) <= 1e-4 * prior:
+            return expected
+        prior = min(expected, 0.5)
+    return prior
 
 
 @dataclass
@@ -153,20 +250,25 @@ class Prediction:
     comparisons: int  # candidate pairs scored (after blocking)
 
 
-def score(features: pd.DataFrame, model: dict, threshold: float = 0.5, changed_only: bool = False) -> Prediction:
+def score(features: pd.DataFrame, model: Model, threshold: float = 0.5, changed_only: bool = False) -> Prediction:
     """Score the blocked pairs of ``features`` with a trained ``model``; keep probability >= ``threshold``.
 
     ``changed_only``: ``features`` has a boolean ``changed`` column and only pairs with at least one
     changed record are scored (the incremental night; the others were scored on an earlier night).
+    Names weigh by their frequencies at training, whatever subset of the records is scored.
     """
-    model = dict(model, retain_matching_columns=True, retain_intermediate_calculation_columns=True,
-                 additional_columns_to_retain=[])
+    spec = dict(model.settings, retain_matching_columns=True, retain_intermediate_calculation_columns=True,
+                additional_columns_to_retain=[])
     if changed_only:
-        model["blocking_rules_to_generate_predictions"] = [
+        spec["blocking_rules_to_generate_predictions"] = [
             And(rule, CHANGED_ONLY) for rule in BLOCKING_RULES]
     api = DuckDBAPI(_duckdb())
     records = api.register(features, table_name="records")
-    linker = Linker(records, model, log_level=logging.WARNING)
+    linker = Linker(records, spec, log_level=logging.WARNING)
+    for column, shares in model.term_frequencies.items():
+        lookup = pd.DataFrame({column: list(shares), f"tf_{column}": list(shares.values())})
+        linker.table_management.register_term_frequency_lookup(
+            api.register(lookup, table_name=f"tf_lookup_{column}"), column)
     predicted = linker.inference.predict(threshold_match_probability=threshold)
     # only what the links need crosses into pandas: ids, probability, weight and comparison levels
     pairs = predicted.as_duckdbpyrelation().project(

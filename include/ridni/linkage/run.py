@@ -12,7 +12,8 @@ The work of a night is proportional to what changed in it:
    key), and only pairs with a changed record are scored, with the stored Splink model;
 3. the links of changed records in ``core.link_edge`` are replaced by tonight's;
 4. only the persons those records belonged to or now link to are clustered again, with the
-   reviewers' decisions (``same`` joins, ``different`` keeps apart, even across a chain of links).
+   reviewers' decisions (``same`` joins, ``different`` keeps apart, even across a chain of links); two
+   records with different valid RNOKPPs are kept apart the same way.
 
 A *full* night does the same with every record changed: on the first night, when the model is older
 than ``RIDNI_LINKAGE_RETRAIN_DAYS`` (it is then trained again on all records), or when asked
@@ -24,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -33,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from ridni.db import copy_frame, indexes_after_load, read_text_frame
 from ridni.linkage import clusters
 from ridni.linkage.features import FEATURE_COLUMNS, build_features
-from ridni.linkage.model import BLOCKING_KEYS
+from ridni.linkage.model import BLOCKING_KEYS, BLOCKING_KEYS_IF_MISSING, Model, comparisons
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ DETERMINISTIC_KEYS = ("rnokpp", "service_no")
 # Which link explains a record best, strongest first (a reviewer's word over any rule).
 RULE_ORDER = {"review_same": 0, "rnokpp": 1, "service_no": 2, "appeal_ref": 3, "splink": 4}
 _SOURCE_COLUMNS = ("surname, first_name, patronymic, full_name, birth_date, sex, rnokpp, service_no, region, "
-                   "appeal_refs")
+                   "appeal_refs, person_type, status")
 _FEATURES = [c for c in FEATURE_COLUMNS if c not in ("source_id", "record_key")]
 
 
@@ -170,11 +172,20 @@ def _analyze(conn: Connection, table: str) -> None:
         conn.execute(sa.text(f"ANALYZE {table}"))
 
 
+def _side(expression: str, alias: str) -> str:
+    """A blocking rule's field (a column, or an expression of one: ``substr(surname_key, 1, 3)``) on one side."""
+    if expression.isidentifier():
+        return f"{alias}.{expression}"
+    return re.sub(r"\b([a-z]+_(?:key|year|date))\b", rf"{alias}.\1", expression)
+
+
 def _neighbourhood(conn: Connection) -> pd.DataFrame:
     """Features of the changed records and of every record they could be compared with or keyed to."""
     select = f"SELECT f.record_id AS unique_id, f.source_id, f.record_key, {', '.join('f.' + c for c in _FEATURES)}"
-    joins = [" AND ".join(f"o.{c} = x.{c}" for c in keys)
+    joins = [" AND ".join(f"{_side(c, 'o')} = {_side(c, 'x')}" for c in keys)
              for keys in (*BLOCKING_KEYS, *[(k,) for k in DETERMINISTIC_KEYS])]
+    joins += [" AND ".join(f"{_side(c, 'o')} = {_side(c, 'x')}" for c in keys)
+              + f" AND (o.{missing} IS NULL OR x.{missing} IS NULL)" for missing, keys in BLOCKING_KEYS_IF_MISSING]
     joins += ["x.source_id = 'mvs_register' AND o.source_id = 'npu_appeals' AND o.record_key = ANY(x.appeal_ref)",
               "x.source_id = 'npu_appeals' AND o.appeal_ref @> ARRAY[x.record_key]"]
     # x: tonight's changed records, as just written (the temporary table link_in), o: their partners
@@ -192,12 +203,15 @@ def _neighbourhood(conn: Connection) -> pd.DataFrame:
 
 # --- 2./3. scoring and the stored edges ---------------------------------------------------------------
 
-def _model(conn: Connection, night: dt.date, retrain_days: int) -> dict | None:
-    row = conn.execute(sa.text(
-        "SELECT settings, trained_on FROM core.linkage_model ORDER BY model_id DESC LIMIT 1")).first()
+def _model(conn: Connection, night: dt.date, retrain_days: int) -> Model | None:
+    """The newest stored model, unless it is too old or compares other fields than this code does."""
+    row = conn.execute(sa.text("SELECT settings, term_frequencies, trained_on FROM core.linkage_model "
+                               "ORDER BY model_id DESC LIMIT 1")).first()
     if row is None or (night - row.trained_on).days >= retrain_days:
         return None
-    return row.settings
+    if comparisons(row.settings) != comparisons():
+        return None
+    return Model(row.settings, row.term_frequencies)
 
 
 def _replace_edges(conn: Connection, night: dt.date, det: pd.DataFrame, strong: pd.DataFrame,
@@ -312,7 +326,7 @@ def _affected_frames(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The affected records with their current link, and every stored edge among them."""
     _affected_records(conn)
     records = pd.read_sql(sa.text("""
-        SELECT f.record_id, f.source_id, f.record_key, l.person_id, l.rule, l.match_probability
+        SELECT f.record_id, f.source_id, f.record_key, f.rnokpp, l.person_id, l.rule, l.match_probability
         FROM affected a JOIN core.link_record f USING (record_id)
         LEFT JOIN core.person_link l ON l.source_id = f.source_id AND l.record_key = f.record_key
         ORDER BY f.record_id
@@ -328,8 +342,8 @@ def _all_records(conn: Connection, features: pd.DataFrame) -> pd.DataFrame:
     """A full night: every record (from memory) with its current link."""
     links = pd.read_sql(sa.text("SELECT source_id, record_key, person_id, rule, match_probability "
                                 "FROM core.person_link"), conn)
-    return features[["record_id", "source_id", "record_key"]].merge(links, on=["source_id", "record_key"],
-                                                                     how="left")
+    return features[["record_id", "source_id", "record_key", "rnokpp"]].merge(links, on=["source_id", "record_key"],
+                                                                               how="left")
 
 
 def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: pd.DataFrame,
@@ -347,9 +361,15 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: 
     position = pd.Series(np.arange(len(records)), index=records["record_id"].to_numpy())
     left, right = position[edges["l"]].to_numpy(), position[edges["r"]].to_numpy()
     order = edges["rule"].map(RULE_ORDER).to_numpy() * 2.0 - edges["p"].fillna(0).to_numpy()  # splink: p desc
-    labels = clusters.constrained_components(len(records), left, right, order,
-                                             position[different["l"]].to_numpy(),
-                                             position[different["r"]].to_numpy())
+    # apart: what reviewers called different, and records with different RNOKPPs unless a reviewer (or a
+    # chain of reviewers' "same" and shared numbers) joined them
+    apart_l, apart_r = clusters.different_keys(clusters.components(len(records), left, right), records["rnokpp"])
+    joined = edges["rule"].isin(["review_same", "rnokpp"]).to_numpy()
+    joined = clusters.components(len(records), left[joined], right[joined])
+    apart_l, apart_r = apart_l[joined[apart_l] != joined[apart_r]], apart_r[joined[apart_l] != joined[apart_r]]
+    labels = clusters.constrained_components(
+        len(records), left, right, order, np.concatenate([position[different["l"]].to_numpy(), apart_l]),
+        np.concatenate([position[different["r"]].to_numpy(), apart_r]))
     # an edge the reviewers' "different" cut is no reason for a record's link
     edges = edges[labels[left] == labels[right]]
 
@@ -441,9 +461,10 @@ def resolve_persons(engine: Engine, night: dt.date, dag_run_id: str | None = Non
         det = deterministic_edges(f) if changed else pd.DataFrame(columns=["l", "r", "rule"])
         if model is None and not f.empty:
             model = train(f, deterministic_rules=[f"l.{k} = r.{k}" for k in DETERMINISTIC_KEYS])
-            conn.execute(sa.text("INSERT INTO core.linkage_model (trained_on, records, settings) "
-                                 "VALUES (:n, :c, CAST(:s AS jsonb))"),
-                         {"n": night, "c": len(f), "s": json.dumps(model)})
+            conn.execute(sa.text("INSERT INTO core.linkage_model (trained_on, records, settings, term_frequencies) "
+                                 "VALUES (:n, :c, CAST(:s AS jsonb), CAST(:tf AS jsonb))"),
+                         {"n": night, "c": len(f), "s": json.dumps(model.settings),
+                          "tf": json.dumps(model.term_frequencies, ensure_ascii=False)})
         pairs = score(f, model, threshold=lower, changed_only=not full).pairs if changed else pd.DataFrame(
             columns=["unique_id_l", "unique_id_r", "match_probability", "match_weight"])
         strong = pairs[pairs["match_probability"] >= upper]

@@ -29,25 +29,51 @@ _AROUND_HYPHEN = re.compile(r"\s*-\s*")
 _AROUND_APOSTROPHE = re.compile(r"\s*'\s*")
 
 # Latin letters that look like Cyrillic ones, and back.
-_LAT_TO_CYR = str.maketrans("aceiopxyABCEHIKMOPTXYï", "асеіорхуАВСЕНІКМОРТХУї")
-_CYR_TO_LAT = str.maketrans("асеіорхуАВСЕНІКМОРТХУї", "aceiopxyABCEHIKMOPTXYï")
+_LOOK_LAT, _LOOK_CYR = "aceikopxyABCEHIKMOPTXYï", "асеікорхуАВСЕНІКМОРТХУї"
+_LAT_TO_CYR = str.maketrans(_LOOK_LAT, _LOOK_CYR)
+_CYR_TO_LAT = str.maketrans(_LOOK_CYR, _LOOK_LAT)
 
 
 _CYR = re.compile("[\u0400-\u04ff]")
-_LAT = re.compile("[A-Za-z]")
+_LAT = re.compile("[A-Za-z\u00c0-\u024f]")
 
 
 def has_cyrillic(text: str) -> bool:
     return _CYR.search(text) is not None
 
 
-def fix_mixed_script(word: str) -> str:
-    """A word mixing Latin and Cyrillic letters is rewritten in its majority script (look-alikes only)."""
-    cyr = len(_CYR.findall(word))
-    lat = len(_LAT.findall(word))
-    if not cyr or not lat:
+def _unique_letters(text: str) -> tuple[bool, bool]:
+    """Whether ``text`` has Cyrillic letters without a Latin twin (Л, я, м), and Latin ones without a
+    Cyrillic twin (l, n, s): those say which script a word is written in."""
+    return (any(c not in _LOOK_CYR and _CYR.match(c) is not None for c in text),
+            any(c not in _LOOK_LAT and _LAT.match(c) is not None for c in text))
+
+
+def _script(text: str) -> str | None:
+    cyr, lat = _unique_letters(text)
+    return None if cyr == lat else ("cyr" if cyr else "lat")
+
+
+def fix_mixed_script(word: str, context: str | None = None) -> str:
+    """A word typed with look-alike letters of the other script, rewritten in its own script.
+
+    The script is the one of the word's letters that exist in one script only (Latin ``C``, ``O``, ``K``
+    in ``COKОЛ`` become Cyrillic: Л has no Latin twin). A word made of look-alikes alone takes the
+    script of ``context`` (the value's other words), else its majority; so does a word of one script
+    in a ``context`` of the other (``OKCAHA Петренко``). Letters of both kinds without a twin: left as is.
+    """
+    cyr = sum(1 for c in word if _CYR.match(c))
+    lat = sum(1 for c in word if _LAT.match(c))
+    cyr_only, lat_only = _unique_letters(word)
+    if cyr_only and lat_only or not (cyr or lat):
         return word
-    return word.translate(_LAT_TO_CYR if cyr >= lat else _CYR_TO_LAT)
+    if cyr_only or lat_only:
+        script = "cyr" if cyr_only else "lat"
+    else:
+        script = _script(context or "") or (None if not (cyr and lat) else "cyr" if cyr >= lat else "lat")
+    if script is None:
+        return word
+    return word.translate(_LAT_TO_CYR if script == "cyr" else _CYR_TO_LAT)
 
 
 def clean_name(value: Any) -> str | None:
@@ -64,7 +90,8 @@ def clean_name(value: Any) -> str | None:
     if APOSTROPHE in s:
         s = _AROUND_APOSTROPHE.sub(APOSTROPHE, s)
     if _CYR.search(s) and _LAT.search(s):
-        s = " ".join(fix_mixed_script(w) for w in s.split(" "))
+        words = s.split(" ")
+        s = " ".join(fix_mixed_script(w, " ".join(words[:i] + words[i + 1:])) for i, w in enumerate(words))
     return s or None
 
 
@@ -187,6 +214,23 @@ def is_patronymic_series(values: pd.Series) -> pd.Series:
 def looks_swapped_series(first_name: pd.Series, patronymic: pd.Series) -> pd.Series:
     """Vectorised `looks_swapped`."""
     return is_patronymic_series(first_name) & ~is_patronymic_series(patronymic)
+
+
+def lookalikes_to_record_script(parts: list[pd.Series]) -> list[pd.Series]:
+    """Name parts typed wholly in Latin look-alike letters (``Tapac``) in a record whose other parts are
+    Cyrillic, rewritten in Cyrillic; a part that mixes both scripts is ``fix_mixed_script``'s (word by word).
+    A record of Latin names (ICRC's) is left as it is."""
+    unique_cyr = f"[^\\W\\d_{_LOOK_CYR}A-Za-z\u00c0-\u024f]"
+    cyrillic = pd.Series(False, index=parts[0].index)
+    for part in parts:
+        cyrillic |= part.astype("string").str.contains(unique_cyr, regex=True).fillna(False).astype(bool)
+    out = []
+    for part in parts:
+        text = part.astype("string")
+        latin = text.str.fullmatch(f"[{_LOOK_LAT}'\u2019\u02bc -]*[{_LOOK_LAT}][{_LOOK_LAT}'\u2019\u02bc -]*")
+        hit = (latin.fillna(False).astype(bool) & cyrillic).to_numpy()
+        out.append(part.where(~hit, text.str.translate(_LAT_TO_CYR).astype(object)) if hit.any() else part)
+    return out
 
 
 def split_full_name_series(values: pd.Series) -> pd.DataFrame:

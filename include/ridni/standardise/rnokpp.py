@@ -38,6 +38,13 @@ def birth_date(rnokpp: str) -> dt.date:
     return _EPOCH + dt.timedelta(days=int(rnokpp[:5]))
 
 
+def birth_date_series(rnokpp: pd.Series) -> pd.Series:
+    """Vectorised `birth_date` as ``YYYY-MM-DD`` text, for values already known to be valid; else missing."""
+    days = pd.to_numeric(rnokpp.astype("string").str[:5], errors="coerce")
+    return (pd.Timestamp(_EPOCH) + pd.to_timedelta(days, unit="D")).dt.strftime("%Y-%m-%d").astype(object) \
+        .where(days.notna().to_numpy(), None)
+
+
 def sex(rnokpp: str) -> str:
     """`M` or `F`, as digit 9 encodes it."""
     return "M" if int(rnokpp[8]) % 2 else "F"

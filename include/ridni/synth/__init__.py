@@ -35,16 +35,24 @@ Record keys (what ingestion takes as ``record_key``), per source:
 
 Noise, per source: typos (keyboard neighbours, sound-alike letters, dropped, doubled and
 swapped letters), the three apostrophes U+0027/U+2019/U+02BC (the Windows-1251 register
-only the first two), first name and patronymic swapped, day and month of birth swapped
-(never in a record whose RNOKPP would contradict it), missing fields, given-name spelling
+only the first two), Latin look-alike letters inside Cyrillic names (a fifth of the
+Ombudsman's records), first name and patronymic swapped, day and month of birth swapped
+(rarely against the record's own RNOKPP), mistyped birth dates, mistyped or cut-short
+RNOKPPs, the wrong sex ticked, missing fields, given-name spelling
 variants, SBU's one-field ``SURNAME First Patronymic``, ICRC's Latin names by the national
 standard or Russian-style (``Oleksandr``/``Aleksandr``) with partial birth dates, regions as
 codes, Ukrainian, English, ``<English> oblast`` or Russian-style names, several police
 appeals per person from different relatives, records withdrawn from later snapshots
 (duplicate appeals, closed cases, SBU records of those returned), confirmations withdrawn
 (``not_confirmed``, SBU records removed), the register's I/U/D deltas citing police appeal
-numbers. Clean files keep the contracts' row rules: RNOKPP valid and consistent with the
-record's birth date and sex, birth <= disappearance <= registration <= extract date.
+numbers, exchange lists that arrive late. Each record's typos are in the truth (``noise``).
+Situations, with the persons they concern in the truth (``patterns``,
+:func:`ridni.synth.sources.planted_patterns`): joint confirmations (generic and specific
+evidence of one held episode on one date), generic re-confirmations, kinds that change inside
+an episode, deported children with only generic evidence, planted conflicts of equal weight,
+re-detention after a return. Clean files keep the contracts' row rules but for the typos a
+flag catches (``ridni.ingest.validate.FLAGS``): birth <= disappearance <= registration <=
+extract date, plausible ages, allowed values and patterns.
 
 Faults: :data:`ridni.synth.faults.FAULTS` (name -> function), documented in that module.
 """

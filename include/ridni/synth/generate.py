@@ -19,8 +19,8 @@ from ridni.synth.vocab import load
 log = logging.getLogger(__name__)
 
 DEFAULT_START = dt.date(2026, 11, 1)
-# Rows in the first night's drops per simulated person at the default mix (measured: 11,325 rows from 3,030 persons).
-RECORDS_PER_PERSON = 3.74
+# Rows in the first night's drops per simulated person at the default mix (measured: 11,442 rows from 3,030 persons).
+RECORDS_PER_PERSON = 3.78
 
 
 def records_to_persons(records: int) -> int:

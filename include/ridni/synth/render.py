@@ -23,6 +23,10 @@ _SOUND_ALIKE = {"и": "і", "і": "и", "е": "є", "є": "е", "г": "ґ", "о"
                 "y": "i", "i": "y", "k": "c", "c": "k", "v": "w", "s": "z", "z": "s"}
 
 
+# Cyrillic letters with a Latin twin: what a typist (or a form that autocorrects) slips into a Cyrillic name.
+LOOKALIKES = str.maketrans("аеорсухіКМНТВАЕОРСХІ", "aeopcyxiKMHTBAEOPCXI")
+
+
 def _neighbours(rows: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for row in rows:
@@ -68,6 +72,34 @@ def apply_typos(rng: Rand, stream: str, keys: np.ndarray, values: np.ndarray, p:
     return out
 
 
+def lookalike(text: str, pick_u: float) -> str:
+    """``text`` with some of its look-alike letters typed in Latin (about half, at least one)."""
+    if not isinstance(text, str):
+        return text
+    spots = [i for i, c in enumerate(text) if c.translate(LOOKALIKES) != c]
+    if not spots:
+        return text
+    # which letters: a deterministic pattern drawn from one number (bit i of it says letter i)
+    bits = int(pick_u * (1 << 30)) | 1
+    chosen = {spots[i] for i in range(len(spots)) if bits >> (i % 30) & 1} or {spots[0]}
+    return "".join(c.translate(LOOKALIKES) if i in chosen else c for i, c in enumerate(text))
+
+
+def apply_lookalikes(rng: Rand, stream: str, keys: np.ndarray, columns: list[np.ndarray], p: float
+                     ) -> tuple[list[np.ndarray], np.ndarray]:
+    """A share ``p`` of records gets Latin look-alike letters in every name part; returns (columns, hit)."""
+    hit = rng.u(stream, keys) < p
+    out = []
+    for n, col in enumerate(columns):
+        new = np.asarray(col, dtype=object).copy()
+        idx = np.flatnonzero(hit)
+        if len(idx):
+            picks = rng.u(f"{stream}.{n}", keys[idx])
+            new[idx] = [lookalike(v, u) for v, u in zip(new[idx], picks, strict=True)]
+        out.append(new)
+    return out, hit
+
+
 def apply_apostrophes(rng: Rand, stream: str, keys: np.ndarray, columns: list[np.ndarray],
                       variants: tuple[str, ...] = APOSTROPHES) -> list[np.ndarray]:
     """Each record types the apostrophe one way, in all its name fields."""
@@ -90,8 +122,10 @@ def apply_apostrophes(rng: Rand, stream: str, keys: np.ndarray, columns: list[np
 def cyrillic_names(rng: Rand, vocab: Vocab, source: str, keys: np.ndarray, surname: np.ndarray,
                    first: np.ndarray, patronymic: np.ndarray, *, typo_p: float, swap_p: float,
                    variant_p: float = 0.02, caps_p: float = 0.0, patronymic_missing_p: float = 0.0,
-                   apostrophes: tuple[str, ...] = APOSTROPHES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Three name parts as one source writes them: typos, spelling variants, swaps, apostrophes."""
+                   apostrophes: tuple[str, ...] = APOSTROPHES, lookalike_p: float = 0.0,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three name parts as one source writes them: typos, spelling variants, swaps, apostrophes, Latin
+    look-alike letters."""
     first = first.copy()
     var = np.flatnonzero(rng.u(f"{source}.variant", keys) < variant_p)
     if len(var):
@@ -114,7 +148,28 @@ def cyrillic_names(rng: Rand, vocab: Vocab, source: str, keys: np.ndarray, surna
             surname[caps] = pd.Series(surname[caps], dtype=object).str.upper().to_numpy()
     surname, first, patronymic = apply_apostrophes(rng, f"{source}.apostrophe", keys, [surname, first, patronymic],
                                                    apostrophes)
+    if lookalike_p:
+        (surname, first, patronymic), _ = apply_lookalikes(rng, f"{source}.lookalike", keys,
+                                                           [surname, first, patronymic], lookalike_p)
     return surname.astype(object), first.astype(object), patronymic.astype(object)
+
+
+def rnokpp_typos(rng: Rand, stream: str, keys: np.ndarray, values: np.ndarray, *, typo_p: float,
+                 short_p: float) -> np.ndarray:
+    """RNOKPPs as typed: one digit mistyped (the check digit then fails, but for one time in ten), or the
+    last digit left off. Empty values stay empty."""
+    out = np.asarray(values, dtype=object).copy()
+    present = np.asarray([isinstance(v, str) and len(v) == 10 for v in out])
+    u = rng.u(stream, keys)
+    typo = present & (u < typo_p)
+    short = present & (u >= typo_p) & (u < typo_p + short_p)
+    if typo.any():
+        pos = rng.integers(f"{stream}.pos", keys[typo], 0, 9)
+        step = rng.integers(f"{stream}.step", keys[typo], 1, 10)
+        out[typo] = [v[:i] + str((int(v[i]) + k) % 10) + v[i + 1:] for v, i, k in zip(out[typo], pos, step,
+                                                                                        strict=True)]
+    out[short] = [v[:9] for v in out[short]]
+    return out
 
 
 def _ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -127,26 +182,45 @@ def _ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def birth_days(rng: Rand, source: str, keys: np.ndarray, birth: np.ndarray, latest: np.ndarray, *,
-               swap_p: float, missing_p: float, swap_allowed: np.ndarray | None = None) -> np.ndarray:
-    """The birth date a record shows: day and month swapped now and then, sometimes absent.
+               swap_p: float, missing_p: float, swap_allowed: np.ndarray | None = None,
+               swap_p_otherwise: float = 0.0, typo_p: float = 0.0) -> np.ndarray:
+    """The birth date a record shows: day and month swapped now and then, a mistyped digit, sometimes absent.
 
-    A swap is only made where the result is a real date not after ``latest`` (the
-    disappearance), and only where ``swap_allowed`` (e.g. no RNOKPP in the record to
-    contradict it).
+    A swap or a typo is only made where the result is a real date not after ``latest`` (the
+    disappearance). Where ``swap_allowed`` is false (a record whose RNOKPP would contradict the
+    swap) the swap rate is ``swap_p_otherwise`` instead: the clerical error a typo flag catches.
+    A typo changes one digit of the day (13 -> 18) or swaps the year's last two digits (1985 -> 1958).
     """
     out = birth.astype(np.int64).copy()
     y, m, d = _ymd(out)
-    swap = (rng.u(f"{source}.dm_swap", keys) < swap_p) & (d <= 12) & (d != m)
-    if swap_allowed is not None:
-        swap &= swap_allowed
+    p = swap_p if swap_allowed is None else np.where(swap_allowed, swap_p, swap_p_otherwise)
+    swap = (rng.u(f"{source}.dm_swap", keys) < p) & (d <= 12) & (d != m)
     if swap.any():
-        first_of_month = ((y[swap] - 1970) * 12 + (d[swap] - 1)).astype("datetime64[M]").astype("datetime64[D]")
-        swapped = (first_of_month + (m[swap] - 1)).astype(np.int64)
-        ok = swapped <= latest[swap]
-        idx = np.flatnonzero(swap)[ok]
-        out[idx] = swapped[ok]
+        _replace(out, swap, _date_days(y[swap], d[swap], m[swap]), latest)
+    if typo_p:
+        typo = (rng.u(f"{source}.birth_typo", keys) < typo_p) & ~swap
+        kind = rng.u(f"{source}.birth_typo.kind", keys) < 0.8
+        day_typo = typo & kind
+        new_day = np.where(d % 10 < 5, d + 5, d - 5)  # a 3 for an 8 and back: the digit a hurried hand swaps
+        _replace(out, day_typo, _date_days(y[day_typo], m[day_typo], np.clip(new_day[day_typo], 1, 28)), latest)
+        flipped = y - y % 100 + (y % 10) * 10 + (y // 10) % 10
+        year_typo = typo & ~kind & (flipped != y) & (flipped >= 1930)  # (no one made 110 years old by it)
+        _replace(out, year_typo, _date_days(flipped[year_typo], m[year_typo], d[year_typo]), latest)
     out[rng.u(f"{source}.no_birth", keys) < missing_p] = MISSING_DAY
     return out
+
+
+def _date_days(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Day numbers of (year, month, day); a day past the month's end rolls into the next month."""
+    first_of_month = ((y - 1970) * 12 + (m - 1)).astype("datetime64[M]").astype("datetime64[D]")
+    return (first_of_month + (d - 1)).astype(np.int64)
+
+
+def _replace(out: np.ndarray, where: np.ndarray, days: np.ndarray, latest: np.ndarray) -> None:
+    """``out[where] = days`` for the days not after ``latest`` (a birth date after the disappearance is no typo
+    a clerk lets through)."""
+    ok = days <= latest[where]
+    out[np.flatnonzero(where)[ok]] = days[ok]
 
 
 def _day_table(days: np.ndarray, style: str) -> tuple[np.ndarray, np.ndarray]:

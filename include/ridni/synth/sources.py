@@ -45,6 +45,30 @@ class Table:
         return out[out["withdrawn"].to_numpy() > night].reset_index(drop=True)
 
 
+# Held episodes (any kind of "held") that the agencies confirm jointly: every agency taking part reports
+# the episode on one shared date, so generic and specific evidence of it carry the same day.
+HELD_KINDS = (*HELD, "deported_child")
+JOINT_SHARE = 0.5
+JOINT_LAG = (35, 0.9)
+
+# Typos the contracts let through, each flagged by validation (the record still loads): a birth date with day
+# and month swapped against the record's own RNOKPP, a mistyped or cut-short RNOKPP, the wrong sex ticked;
+# and, in any source, a mistyped birth date or Latin look-alike letters inside Cyrillic names.
+SWAP_AGAINST_RNOKPP = 0.004
+RNOKPP_TYPO_P = 0.002
+RNOKPP_SHORT_P = 0.0005
+SEX_SLIP_P = 0.001
+BIRTH_TYPO_P = 0.002
+LOOKALIKE_P = 0.004
+OMBUDSMAN_LOOKALIKE_P = 0.2  # the source of issue #16: a fifth of its records
+# Conflicts of equal weight (same date, same rank), planted: a death against a detention (coordhq vs
+# sbu_jc), and an Ombudsman case opened twice with two kinds of detention.
+CONFLICT_SHARE = 0.01
+OTHER_KIND = {"deprived_of_liberty": "enforced_disappearance", "enforced_disappearance": "deprived_of_liberty",
+              "illegally_convicted": "deprived_of_liberty"}
+EXCHANGE_BACKLOG_SHARE = 0.15  # of exchanges whose list arrives one to four nights late
+COPY_KEY = 1 << 40  # draws of a second record of the same person (keys stay distinct from the first's)
+
 # Share of a source's records edited on a night of the run (a new phone, a case moved to another
 # office, a region written another way, a register name corrected): about 1% of all records a night.
 NPU_CLOSE_RATE = 0.003  # a night's share of repeat appeals closed (absent from later snapshots)
@@ -73,8 +97,14 @@ def _finish(source_id: str, records: pd.DataFrame, versions: pd.DataFrame) -> Ta
 
 
 def _reports(w: World, source: str, spec: dict[str, tuple[str, float]], lag: tuple[float, float],
-             persons: np.ndarray | None = None, after_held: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The segments a source reports: (person_no, j, state, token, e, key)."""
+             persons: np.ndarray | None = None, after_held: tuple[str, ...] = (), joint: bool = False,
+             again: tuple[float, float] | None = None) -> pd.DataFrame:
+    """The segments a source reports: (person_no, j, state, token, e, key).
+
+    ``joint``: the source takes part in joint confirmations (:data:`JOINT_SHARE` of held segments are
+    confirmed by every such source on one shared date). ``again``: (share, median days) of reported
+    held segments the source confirms a second time, later in the same segment (a re-confirmation).
+    """
     seg = w.pop.segments
     m = seg["state"].isin(list(spec)).to_numpy()
     if persons is not None:
@@ -84,12 +114,24 @@ def _reports(w: World, source: str, spec: dict[str, tuple[str, float]], lag: tup
         s = s[~s["state"].isin(after_held) | s["prev_state"].isin(HELD)]
     key = s["person_no"].to_numpy() * 16 + s["j"].to_numpy()
     e = s["t"].to_numpy() + w.rng.days(f"{source}.lag", key, *lag)
+    if joint:
+        shared = s["state"].isin(HELD_KINDS).to_numpy() & (w.rng.u("joint", key) < JOINT_SHARE)
+        e = np.where(shared, s["t"].to_numpy() + w.rng.days("joint.lag", key, *JOINT_LAG), e)
     p = s["state"].map({k: v[1] for k, v in spec.items()}).to_numpy(dtype=float)
     ok = (e < s["t_end"].to_numpy()) & (w.rng.u(f"{source}.report", key) < p)
     out = s.loc[ok, ["person_no", "j", "state", "t", "t_end"]].reset_index(drop=True)
     out["token"] = out["state"].map({k: v[0] for k, v in spec.items()})
     out["e"] = e[ok]
     out["key"] = key[ok]
+    out["again"] = False
+    if again is not None:
+        share, median = again
+        k = out["key"].to_numpy()
+        later = out["e"].to_numpy() + w.rng.days(f"{source}.again", k, median, 0.6, low=20)
+        repeat = (out["state"].isin(HELD_KINDS).to_numpy() & (later < out["t_end"].to_numpy())
+                  & (w.rng.u(f"{source}.again.p", k) < share))
+        out = pd.concat([out, out[repeat].assign(e=later[repeat], key=k[repeat] + 8, again=True)],
+                        ignore_index=True)
     return out
 
 
@@ -115,6 +157,29 @@ def _has_held(pop: Population, states=HELD) -> np.ndarray:
     seg = pop.segments
     out = np.zeros(pop.size, dtype=bool)
     out[seg.loc[seg["state"].isin(states), "person_no"].to_numpy()] = True
+    return out
+
+
+def _noise(pop: Population, pno: np.ndarray, records: pd.DataFrame) -> np.ndarray:
+    """The typos of each record that validation or standardisation must absorb, ``|``-joined (ground truth):
+    ``lookalike`` (Latin letters in a Cyrillic name), ``birth_typo`` (a birth date not the person's),
+    ``birth_rnokpp`` (one that contradicts the RNOKPP the record shows), ``rnokpp_typo``, ``sex_rnokpp``."""
+    names = [records[c] for c in ("surname", "first_name", "patronymic", "full_name") if c in records]
+    latin = np.zeros(len(records), dtype=bool)
+    for col in names:
+        latin |= col.astype("string").str.contains("[A-Za-z]", regex=True).fillna(False).to_numpy(dtype=bool)
+    birth = records["birth"].to_numpy()
+    wrong_birth = (birth != render.MISSING_DAY) & (birth != pop.birth[pno])
+    shown = records["rnokpp"].to_numpy(dtype=object) if "rnokpp" in records else np.full(len(records), "")
+    has = shown != ""
+    flags = {"lookalike": latin, "birth_typo": wrong_birth,
+             "birth_rnokpp": wrong_birth & has,
+             "rnokpp_typo": has & (shown != pop.rnokpp[pno]),
+             "sex_rnokpp": has & (records["male"].to_numpy() != pop.male[pno]) if "male" in records
+             else np.zeros(len(records), dtype=bool)}
+    out = np.full(len(records), "", dtype=object)
+    for name, hit in flags.items():
+        out[hit] = np.where(out[hit] == "", name, out[hit] + "|" + name)
     return out
 
 
@@ -167,10 +232,14 @@ def npu_appeals(w: World) -> Table:
     ptype = pop.ptype[pno]
     surname, first, patronymic = render.cyrillic_names(
         rng, w.vocab, "npu", key, *_canonical(pop, pno), typo_p=0.03, swap_p=0.02, caps_p=0.02,
-        patronymic_missing_p=0.01)
+        patronymic_missing_p=0.01, lookalike_p=LOOKALIKE_P)
     shown_rnokpp = np.where(rng.u("npu.rnokpp", key) < 0.75, pop.rnokpp[pno], "")
     birth = render.birth_days(rng, "npu", key, pop.birth[pno], pop.d0[pno], swap_p=0.03, missing_p=0.01,
-                              swap_allowed=shown_rnokpp == "")
+                              swap_allowed=shown_rnokpp == "", swap_p_otherwise=SWAP_AGAINST_RNOKPP,
+                              typo_p=BIRTH_TYPO_P)
+    shown_rnokpp = render.rnokpp_typos(rng, "npu.rnokpp.typo", key, shown_rnokpp, typo_p=RNOKPP_TYPO_P,
+                                       short_p=RNOKPP_SHORT_P)
+    male = pop.male[pno] ^ (rng.u("npu.sex.slip", key) < SEX_SLIP_P)  # the other box ticked
     claim = np.choose(ptype, [0, 1, 2])
     claim = np.where((ptype == 2) & (rng.u("npu.claim", key) < 0.15), 1, claim)
     shift = rng.integers("npu.d0.shift", key, -3, 4) * (rng.u("npu.d0.noisy", key) < 0.08)
@@ -207,10 +276,11 @@ def npu_appeals(w: World) -> Table:
         "person_no": pno, "ekey": key, "slot": slot, "withdrawn": withdrawn,
         "record_key": year.astype(str).astype(object) + _zfill(rank, 7),
         "registered": registered, "surname": surname, "first_name": first, "patronymic": patronymic,
-        "birth": birth, "male": pop.male[pno], "rnokpp": shown_rnokpp, "claim": claim,
+        "birth": birth, "male": male, "rnokpp": shown_rnokpp, "claim": claim,
         "disappeared": disappeared, "region": pop.region[pno], "settlement": settlement,
         "circumstances": circumstances, "relation": rel, "phone": phone,
     })
+    records["noise"] = _noise(pop, pno, records)
     versions = pd.DataFrame({"rec": np.arange(len(pno)), "e": registered, "vis": vis, "token": "missing", "order": 0})
     return _finish("npu_appeals", records, versions)
 
@@ -244,8 +314,10 @@ def mvs_register(w: World, npu: Table) -> Table:
     parts = [pd.DataFrame({"rec": rec, "e": created, "vis": created, "token": "missing", "order": 0, "op": "I",
                            "rn": known_from_start.astype(float)})]
     rep = _reports(w, "mvs", {"captive_pow": ("captivity", 0.9), "civilian_detained": ("captivity", 0.9),
-                              "returned": ("returned", 0.9), "found_alive": ("found_alive", 0.9),
-                              "deceased": ("found_dead", 0.9)}, (45, 0.9), persons=covered)
+                              "enforced_disappearance": ("captivity", 0.5), "illegally_convicted": ("captivity", 0.9),
+                              "deported_child": ("captivity", 0.35), "returned": ("returned", 0.9),
+                              "found_alive": ("found_alive", 0.9), "deceased": ("found_dead", 0.9)}, (45, 0.9),
+                   persons=covered, joint=True)
     main_rec = pd.Series(rec[~is_dup], index=pno[~is_dup])
     rrec = main_rec.reindex(rep["person_no"]).to_numpy()
     rcreated = created[rrec]
@@ -290,9 +362,11 @@ def mvs_register(w: World, npu: Table) -> Table:
 
     surname, first, patronymic = render.cyrillic_names(
         rng, w.vocab, "mvs", key, *_canonical(pop, pno), typo_p=0.02, swap_p=0.01, caps_p=0.05,
-        apostrophes=render.CP1251_APOSTROPHES)
+        apostrophes=render.CP1251_APOSTROPHES, lookalike_p=LOOKALIKE_P)
     birth = render.birth_days(rng, "mvs", key, pop.birth[pno], pop.d0[pno], swap_p=0.02, missing_p=0.005,
-                              swap_allowed=~has)
+                              swap_allowed=~has, swap_p_otherwise=SWAP_AGAINST_RNOKPP, typo_p=BIRTH_TYPO_P)
+    typed_rnokpp = render.rnokpp_typos(rng, "mvs.rnokpp.typo", key, pop.rnokpp[pno], typo_p=RNOKPP_TYPO_P,
+                                       short_p=RNOKPP_SHORT_P)
     group = np.choose(pop.ptype[pno], [1, 2, 3])
     group = np.where((group == 3) & (rng.u("mvs.group", key) < 0.15), 2, group)
     _, rank = _rank(created, rng.u("mvs.order", key), per_year=False)
@@ -301,14 +375,17 @@ def mvs_register(w: World, npu: Table) -> Table:
         "person_no": pno, "ekey": key, "dup": is_dup, "withdrawn": withdrawn, "record_key": _zfill(rank + 1000, 8),
         "surname": surname, "first_name": first, "patronymic": patronymic, "birth": birth,
         "surname_clean": canon_surname, "first_name_clean": canon_first, "patronymic_clean": canon_patronymic,
-        "male": pop.male[pno], "rnokpp": pop.rnokpp[pno], "group": group, "region": pop.region[pno],
+        "male": pop.male[pno], "rnokpp": typed_rnokpp, "group": group, "region": pop.region[pno],
         "cites": rng.u("mvs.cites", key) < 0.9,
     })
+    # (a number the register never shows carries no typo anyone sees)
+    shown = records.assign(rnokpp=np.where(known_from_start | added_later, typed_rnokpp, ""))
+    records["noise"] = _noise(pop, pno, shown)
     return _finish("mvs_register", records, versions)
 
 
 # ---------------------------------------------------------------- coordhq_cases
-def coordhq_cases(w: World) -> Table:
+def coordhq_cases(w: World, sbu: Table) -> Table:
     pop, rng = w.pop, w.rng
     no = pop.person_no
     held_civ = _has_held(pop, ("civilian_detained",))
@@ -326,8 +403,11 @@ def coordhq_cases(w: World) -> Table:
                            "order": 0, "conf": None})]
     rep = _reports(w, "hq", {"captive_pow": ("captivity_confirmed", 0.95),
                              "civilian_detained": ("captivity_confirmed", 0.95),
+                             "enforced_disappearance": ("captivity_confirmed", 0.8),
+                             "illegally_convicted": ("captivity_confirmed", 0.95),
+                             "deported_child": ("captivity_confirmed", 0.9),
                              "returned": ("released", 0.95), "deceased": ("deceased", 0.95)}, (20, 1.0),
-                   persons=covered)
+                   persons=covered, joint=True, again=(0.25, 180))
     rrec = rec_of.reindex(rep["person_no"]).to_numpy()
     conf = src_names[rng.choice("hq.conf", rep["key"].to_numpy(), list(sources.values()))]
     conf = np.where(rep["token"] == "released", "other", conf)
@@ -344,6 +424,7 @@ def coordhq_cases(w: World) -> Table:
         parts.append(pd.DataFrame({"rec": frec, "e": when,
                                    "vis": np.maximum(when, opened_vis[frec]) + rng.integers(f"hq.false.{order}", fp, 0, 3),
                                    "token": token, "order": order, "conf": conf_value}))
+    parts.append(_death_reported_against_detention(w, sbu, pno, opened_vis))
     versions = pd.concat(parts, ignore_index=True)
 
     # found alive: the case is closed and leaves the snapshot
@@ -356,8 +437,10 @@ def coordhq_cases(w: World) -> Table:
         found["t"].to_numpy()[close] + rng.days("hq.close.after", fkeys[close], 20, 1.0, low=1))
 
     surname, first, patronymic = render.cyrillic_names(
-        rng, w.vocab, "hq", pno, *_canonical(pop, pno), typo_p=0.02, swap_p=0.01, patronymic_missing_p=0.01)
-    birth = render.birth_days(rng, "hq", pno, pop.birth[pno], pop.d0[pno], swap_p=0.01, missing_p=0.03)
+        rng, w.vocab, "hq", pno, *_canonical(pop, pno), typo_p=0.02, swap_p=0.01, patronymic_missing_p=0.01,
+        lookalike_p=LOOKALIKE_P)
+    birth = render.birth_days(rng, "hq", pno, pop.birth[pno], pop.d0[pno], swap_p=0.01, missing_p=0.03,
+                              typo_p=BIRTH_TYPO_P)
     service = np.where(rng.u("hq.no_service", pno) < 0.10, None, pop.service_no[pno])
     offices = np.asarray(w.words("offices"), dtype=object)
     year, rank = _rank(opened, rng.u("hq.order", pno), per_year=True)
@@ -368,7 +451,22 @@ def coordhq_cases(w: World) -> Table:
         "male": pop.male[pno], "military": pop.ptype[pno] == 0, "rank": pop.rank[pno], "unit": pop.unit[pno],
         "service_no": service, "office": offices[rng.integers("hq.office", pno, 0, len(offices))],
     })
+    records["noise"] = _noise(pop, pno, records)
     return _finish("coordhq_cases", records, versions)
+
+
+def _death_reported_against_detention(w: World, sbu: Table, pno: np.ndarray, opened_vis: np.ndarray) -> pd.DataFrame:
+    """A conflict of equal weight: the headquarters records a death on the very date the SBU Joint Centre
+    (the same rank) confirmed the person held. For :data:`CONFLICT_SHARE` of the persons both hold."""
+    rec_of = pd.Series(np.arange(len(pno)), index=pno)
+    v = sbu.versions.assign(person_no=sbu.records["person_no"].to_numpy()[sbu.versions["rec"].to_numpy()])
+    first = v.sort_values(["person_no", "vis"]).drop_duplicates("person_no")
+    first = first[first["person_no"].isin(pno)]
+    first = first[w.rng.u("hq.conflict", first["person_no"].to_numpy()) < CONFLICT_SHARE]
+    rec = rec_of.reindex(first["person_no"]).to_numpy()
+    return pd.DataFrame({"rec": rec, "e": first["e"].to_numpy(),
+                         "vis": np.maximum(first["vis"].to_numpy(), opened_vis[rec]) + 1, "token": "deceased",
+                         "order": 90, "conf": "other"})
 
 
 # ---------------------------------------------------------------- children_deported
@@ -382,7 +480,7 @@ def children_deported(w: World) -> Table:
     reported_vis = reported + rng.integers("nib.delay.open", pno, 0, 3)
     rep = _reports(w, "nib", {"deported_child": ("deported", 0.95), "returned": ("returned", 0.95),
                               "found_alive": ("found", 0.95), "deceased": ("deceased", 0.95)}, (25, 1.0),
-                   persons=covered)
+                   persons=covered, joint=True)
     rrec = rec_of.reindex(rep["person_no"]).to_numpy()
     versions = pd.concat([
         pd.DataFrame({"rec": np.arange(len(pno)), "e": reported, "vis": reported_vis, "token": "missing", "order": 0}),
@@ -392,8 +490,10 @@ def children_deported(w: World) -> Table:
                       "token": rep["token"].to_numpy(), "order": 1 + rep["j"].to_numpy()}),
     ], ignore_index=True)
     surname, first, patronymic = render.cyrillic_names(
-        rng, w.vocab, "nib", pno, *_canonical(pop, pno), typo_p=0.02, swap_p=0.01, patronymic_missing_p=0.08)
-    birth = render.birth_days(rng, "nib", pno, pop.birth[pno], pop.d0[pno], swap_p=0.01, missing_p=0.0)
+        rng, w.vocab, "nib", pno, *_canonical(pop, pno), typo_p=0.02, swap_p=0.01, patronymic_missing_p=0.08,
+        lookalike_p=LOOKALIKE_P)
+    birth = render.birth_days(rng, "nib", pno, pop.birth[pno], pop.d0[pno], swap_p=0.01, missing_p=0.0,
+                              typo_p=BIRTH_TYPO_P)
     region = np.where(rng.u("nib.region", pno) < 0.6,
                       np.asarray([w.vocab.region_uk[c] for c in pop.region[pno]], dtype=object), pop.region[pno])
     _, rank = _rank(reported, rng.u("nib.order", pno), per_year=False)
@@ -402,13 +502,16 @@ def children_deported(w: World) -> Table:
         "first_name": first, "patronymic": patronymic, "birth": birth, "male": pop.male[pno], "region": region,
         "region_code": pop.region[pno],
     })
+    records["noise"] = _noise(pop, pno, records)
     return _finish("children_deported", records, versions)
 
 
 # ---------------------------------------------------------------- sbu_jc
 def sbu_jc(w: World) -> Table:
     pop, rng = w.pop, w.rng
-    rep = _reports(w, "sbu", {"captive_pow": ("detained", 0.2), "civilian_detained": ("detained", 0.65)}, (30, 1.0))
+    rep = _reports(w, "sbu", {"captive_pow": ("detained", 0.2), "civilian_detained": ("detained", 0.65),
+                              "enforced_disappearance": ("detained", 0.5), "illegally_convicted": ("detained", 0.65),
+                              "deported_child": ("detained", 0.1)}, (30, 1.0), joint=True, again=(0.3, 200))
     rep["vis"] = rep["e"] + rng.integers("sbu.delay", rep["key"].to_numpy(), 0, 4)
     seg = pop.segments
     # withdrawn once the person is home or dead, unless a later detention was reported
@@ -442,8 +545,9 @@ def sbu_jc(w: World) -> Table:
         "said_by": texts[rng.integers("sbu.said", rep["key"].to_numpy(), 0, len(texts))],
     })
     surname, first, patronymic = render.cyrillic_names(
-        rng, w.vocab, "sbu", pno, *_canonical(pop, pno), typo_p=0.03, swap_p=0.02)
-    birth = render.birth_days(rng, "sbu", pno, pop.birth[pno], pop.d0[pno], swap_p=0.02, missing_p=0.05)
+        rng, w.vocab, "sbu", pno, *_canonical(pop, pno), typo_p=0.03, swap_p=0.02, lookalike_p=LOOKALIKE_P)
+    birth = render.birth_days(rng, "sbu", pno, pop.birth[pno], pop.d0[pno], swap_p=0.02, missing_p=0.05,
+                              typo_p=BIRTH_TYPO_P)
     full = (pd.Series(surname, dtype=object).str.upper() + " " + first + " " + patronymic).str.strip()
     first_seen = versions.groupby("rec")["e"].min().to_numpy()
     year, rank = _rank(first_seen, rng.u("sbu.order", pno), per_year=True)
@@ -452,6 +556,7 @@ def sbu_jc(w: World) -> Table:
         "record_key": "22" + year.astype(str).astype(object) + _zfill(rank, 11),
         "full_name": full.to_numpy(dtype=object), "birth": birth,
     })
+    records["noise"] = _noise(pop, pno, records)
     return _finish("sbu_jc", records, versions)
 
 
@@ -459,6 +564,7 @@ def sbu_jc(w: World) -> Table:
 def icrc_confirmations(w: World) -> Table:
     pop, rng, vocab = w.pop, w.rng, w.vocab
     rep = _reports(w, "icrc", {"captive_pow": ("pow", 0.45), "civilian_detained": ("civilian_internee", 0.82),
+                               "illegally_convicted": ("civilian_internee", 0.6),
                                "deceased": ("deceased", 0.5), "returned": ("released", 0.2)}, (90, 0.9),
                    after_held=("deceased", "returned"))
     rep["vis"] = rep["e"] + rng.integers("icrc.delay", rep["key"].to_numpy(), 0, 4)
@@ -496,8 +602,10 @@ def icrc_confirmations(w: World) -> Table:
     upper = rng.u("icrc.upper", pno) < 0.25
     family[upper] = pd.Series(family[upper], dtype=object).str.upper().to_numpy()
     father = np.where(rng.u("icrc.no_father", pno) < 0.30, None, father)
-    birth = render.birth_days(rng, "icrc", pno, pop.birth[pno], pop.d0[pno], swap_p=0.02, missing_p=0.0)
     precision = rng.choice("icrc.precision", pno, [55, 15, 30])  # full, year-month, year
+    # (a day and month swapped only where the day is given)
+    birth = render.birth_days(rng, "icrc", pno, pop.birth[pno], pop.d0[pno], swap_p=0.02, missing_p=0.0,
+                              swap_allowed=precision == 0)
     powers = w.words("detaining_powers")
     power = np.asarray(list(powers), dtype=object)[rng.choice("icrc.power", pno, list(powers.values()))]
     _, rank = _rank(versions.groupby("rec")["e"].min().to_numpy(), rng.u("icrc.order", pno), per_year=False)
@@ -506,6 +614,7 @@ def icrc_confirmations(w: World) -> Table:
         "family_name": family, "first_name": given, "father_name": father, "birth": birth,
         "precision": precision, "male": male, "power": power,
     })
+    records["noise"] = np.where(birth != pop.birth[pno], "birth_typo", "").astype(object)  # (names are Latin)
     return _finish("icrc_confirmations", records, versions)
 
 
@@ -517,10 +626,19 @@ def ombudsman(w: World, icrc: Table) -> Table:
     rep = _reports(w, "omb", {"civilian_detained": ("deprived_of_liberty", 0.95),
                               "enforced_disappearance": ("enforced_disappearance", 0.95),
                               "illegally_convicted": ("illegally_convicted", 0.95), "returned": ("released", 0.95)},
-                   (40, 0.9), persons=covered, after_held=("returned",))
+                   (40, 0.9), persons=covered, after_held=("returned",), joint=True)
     rep["vis"] = rep["e"] + rng.integers("omb.delay", rep["key"].to_numpy(), 0, 4)
-    pno = np.unique(rep["person_no"].to_numpy())
-    rec_of = pd.Series(np.arange(len(pno)), index=pno)
+    rep["copy"] = 0
+    # a case opened twice (another office), naming another kind of detention on the same dates
+    persons = np.unique(rep["person_no"].to_numpy())
+    twice = persons[rng.u("omb.twice", persons) < CONFLICT_SHARE]
+    dup = rep[rep["person_no"].isin(twice) & rep["token"].isin(list(OTHER_KIND))]
+    rep = pd.concat([rep, dup.assign(token=dup["token"].map(OTHER_KIND), key=dup["key"] + COPY_KEY, copy=1)],
+                    ignore_index=True)
+    cases = rep[["person_no", "copy"]].drop_duplicates().sort_values(["person_no", "copy"], ignore_index=True)
+    pno, copy = cases["person_no"].to_numpy(), cases["copy"].to_numpy()
+    ekey = pno + copy * COPY_KEY
+    rec_of = pd.Series(np.arange(len(cases)), index=pd.MultiIndex.from_frame(cases))
     key = rep["key"].to_numpy()
     convicted = rep["token"].eq("illegally_convicted").to_numpy()
     courts = np.asarray(w.words("courts"), dtype=object)
@@ -530,23 +648,27 @@ def ombudsman(w: World, icrc: Table) -> Table:
     icrc_first = pd.Series(icrc_first.to_numpy(), index=icrc.records["person_no"].to_numpy()[icrc_first.index])
     icrc_by = icrc_first.reindex(rep["person_no"]).fillna(FAR).to_numpy()
     versions = pd.DataFrame({
-        "rec": rec_of.reindex(rep["person_no"]).to_numpy(), "e": rep["e"].to_numpy(), "vis": rep["vis"].to_numpy(),
+        "rec": rec_of.reindex(pd.MultiIndex.from_frame(rep[["person_no", "copy"]])).to_numpy(),
+        "e": rep["e"].to_numpy(), "vis": rep["vis"].to_numpy(),
         "token": rep["token"].to_numpy(), "order": rep["j"].to_numpy(),
         "court": np.where(convicted, courts[rng.integers("omb.court", key, 0, len(courts))], None),
         "sentence": np.where(convicted, sentence, None),
         "icrc": icrc_by <= rep["vis"].to_numpy(),
     })
     surname, first, patronymic = render.cyrillic_names(
-        rng, w.vocab, "omb", pno, *_canonical(pop, pno), typo_p=0.02, swap_p=0.01, patronymic_missing_p=0.01)
-    birth = render.birth_days(rng, "omb", pno, pop.birth[pno], pop.d0[pno], swap_p=0.015, missing_p=0.01)
-    year, rank = _rank(versions.groupby("rec")["e"].min().to_numpy(), rng.u("omb.order", pno), per_year=True)
+        rng, w.vocab, "omb", ekey, *_canonical(pop, pno), typo_p=0.02, swap_p=0.01, patronymic_missing_p=0.01,
+        lookalike_p=OMBUDSMAN_LOOKALIKE_P)
+    birth = render.birth_days(rng, "omb", ekey, pop.birth[pno], pop.d0[pno], swap_p=0.015, missing_p=0.01,
+                              typo_p=BIRTH_TYPO_P)
+    year, rank = _rank(versions.groupby("rec")["e"].min().to_numpy(), rng.u("omb.order", ekey), per_year=True)
     records = pd.DataFrame({
-        "person_no": pno, "ekey": pno, "withdrawn": FAR,
+        "person_no": pno, "ekey": ekey, "withdrawn": FAR,
         "record_key": "OMB-" + year.astype(str).astype(object) + "-" + _zfill(rank, 5),
         "surname": surname, "first_name": first, "patronymic": patronymic, "birth": birth,
-        "region": _region_mixed(w, "omb", pno, pop.region[pno], [40, 15, 25, 10, 10]),
+        "region": _region_mixed(w, "omb", ekey, pop.region[pno], [40, 15, 25, 10, 10]),
         "region_code": pop.region[pno],
     })
+    records["noise"] = _noise(pop, pno, records)
     return _finish("ombudsman", records, versions)
 
 
@@ -555,21 +677,26 @@ def exchange_returns(w: World) -> Table:
     pop, rng = w.pop, w.rng
     seg = pop.segments
     t = seg["t"].to_numpy()
-    s = seg[seg["via_exchange"].to_numpy() & (t + 1 >= w.start) & (t < FAR)].reset_index(drop=True)
+    vis = t + 1 + exchange_backlog(rng, t, w.start)
+    s = seg[seg["via_exchange"].to_numpy() & (vis >= w.start) & (t < FAR)].reset_index(drop=True)
+    vis = vis[seg["via_exchange"].to_numpy() & (vis >= w.start) & (t < FAR)]
     pno = s["person_no"].to_numpy()
     key = pno * 16 + s["j"].to_numpy()
     surname, first, patronymic = render.cyrillic_names(
-        rng, w.vocab, "ex", key, *_canonical(pop, pno), typo_p=0.02, swap_p=0.01, patronymic_missing_p=0.02)
-    birth = render.birth_days(rng, "ex", key, pop.birth[pno], pop.d0[pno], swap_p=0.01, missing_p=0.03)
+        rng, w.vocab, "ex", key, *_canonical(pop, pno), typo_p=0.02, swap_p=0.01, patronymic_missing_p=0.02,
+        lookalike_p=LOOKALIKE_P)
+    birth = render.birth_days(rng, "ex", key, pop.birth[pno], pop.d0[pno], swap_p=0.01, missing_p=0.03,
+                              typo_p=BIRTH_TYPO_P)
     military = pop.ptype[pno] == 0
     service = np.where(military & (rng.u("ex.service", key) < 0.85), pop.service_no[pno], None)
     ex_date = s["t"].to_numpy()
     exchange_id = "EX-" + pd.Series(render.iso(ex_date)).str.replace("-", "", regex=False).to_numpy(dtype=object)
     records = pd.DataFrame({
-        "person_no": pno, "withdrawn": FAR, "exchange_id": exchange_id, "exchange_date": ex_date,
+        "person_no": pno, "withdrawn": FAR, "exchange_id": exchange_id, "exchange_date": ex_date, "vis": vis,
         "surname": surname, "first_name": first, "patronymic": patronymic, "birth": birth,
         "category": np.where(military, "military", "civilian").astype(object), "service_no": service,
     })
+    records["noise"] = _noise(pop, pno, records)
     # the official list: servicemembers first, then civilians, alphabetical; key = <exchange_id>/<line>
     records = records.sort_values(["exchange_date", "category", "surname", "first_name", "person_no"],
                                   key=lambda c: c.map({"military": 0, "civilian": 1}) if c.name == "category" else c,
@@ -578,19 +705,104 @@ def exchange_returns(w: World) -> Table:
     records["line"] = line
     records["record_key"] = records["exchange_id"] + "/" + line.astype(str).astype(object)
     versions = pd.DataFrame({"rec": np.arange(len(records)), "e": records["exchange_date"].to_numpy(),
-                             "vis": records["exchange_date"].to_numpy() + 1, "token": "returned", "order": 0})
+                             "vis": records["vis"].to_numpy(), "token": "returned", "order": 0})
     return _finish("exchange_returns", records, versions)
+
+
+def exchange_backlog(rng: Rand, exchange_day: np.ndarray, start: int) -> np.ndarray:
+    """Days an exchange's list arrives late (usually none): a backlog puts several lists in one night's drop.
+
+    Decided per exchange day; the eve of the first night is never late (that night always has its list).
+    """
+    late = (rng.u("exchange.backlog", exchange_day) < EXCHANGE_BACKLOG_SHARE) & (exchange_day != start - 1)
+    return np.where(late, rng.integers("exchange.backlog.days", exchange_day, 1, 5), 0)
+
+
+# Source statuses that say only "held" (generic) and those that name the kind (specific), for the patterns.
+GENERIC = {("sbu_jc", "detained"), ("mvs_register", "captivity"), ("coordhq_cases", "captivity_confirmed"),
+           ("icrc_confirmations", "civilian_internee")}
+SPECIFIC = {("ombudsman", "deprived_of_liberty"), ("ombudsman", "enforced_disappearance"),
+            ("ombudsman", "illegally_convicted"), ("icrc_confirmations", "pow"), ("children_deported", "deported")}
+
+
+def planted_patterns(tables: dict[str, Table], pop: Population) -> dict[str, np.ndarray]:
+    """Which persons' lives or records carry each pattern the generator plants (ground truth; a pattern
+    may not be delivered yet on a given night): name -> boolean per person number.
+
+    - ``generic_and_specific_same_date``: a generic and a specific "held" confirmation on one date;
+    - ``generic_after_specific``: a generic confirmation dated after a specific one in the same held episode;
+    - ``kind_changed_in_episode``: held, then held in another way (detained, then convicted);
+    - ``generic_only_child``: a deported child whose deportation only generic sources report;
+    - ``conflict_two_kinds``: two Ombudsman cases naming two kinds on the same dates;
+    - ``conflict_death_vs_detention``: a death recorded on the date another agency of the same rank
+      confirmed the detention;
+    - ``re_detained``: held again after coming home;
+    - ``exchange_backlog``: returned by an exchange whose list arrived late.
+    """
+    n = pop.size
+    seg = pop.segments.sort_values(["person_no", "t", "j"])
+    held = seg["state"].isin(HELD_KINDS).to_numpy()
+    same_person = seg["person_no"].shift(1).to_numpy() == seg["person_no"].to_numpy()
+    prev_held = np.roll(held, 1) & same_person
+    seg = seg.assign(held=held, episode=(held & ~prev_held).cumsum())
+
+    parts = []
+    for sid, t in tables.items():
+        v = t.versions[["rec", "e", "token"]].assign(source_id=sid, person_no=t.records["person_no"].to_numpy()[
+            t.versions["rec"].to_numpy()], order=t.versions["order"].to_numpy())
+        parts.append(v)
+    ev = pd.concat(parts, ignore_index=True)
+    pair = list(zip(ev["source_id"], ev["token"], strict=True))
+    ev["kind"] = np.where([p in GENERIC for p in pair], "generic", np.where([p in SPECIFIC for p in pair],
+                                                                            "specific", ""))
+    ev = ev[ev["kind"] != ""].sort_values("e")
+    at = pd.merge_asof(ev, seg[["person_no", "t", "held", "episode"]].sort_values("t"), left_on="e",
+                       right_on="t", by="person_no")
+    at = at[at["held"].fillna(False).astype(bool)]
+
+    def persons(where) -> np.ndarray:
+        out = np.zeros(n, dtype=bool)
+        out[np.asarray(where, dtype=np.int64)] = True
+        return out
+
+    gen, spec = at[at["kind"] == "generic"], at[at["kind"] == "specific"]
+    same_day = gen.merge(spec, on=["person_no", "e"])["person_no"]
+    last_generic = gen.groupby(["person_no", "episode"])["e"].max()
+    first_specific = spec.groupby(["person_no", "episode"])["e"].min()
+    both = pd.concat([last_generic, first_specific], axis=1, keys=["g", "s"], join="inner")
+    after = both[both["g"] > both["s"]].index.get_level_values("person_no")
+    kinds = seg[seg["held"]].groupby("episode")["state"].nunique()
+    changed = seg.loc[seg["held"] & seg["episode"].isin(kinds[kinds > 1].index), "person_no"]
+    deported = seg.loc[seg["state"] == "deported_child", "person_no"].unique()
+    nib = ev.loc[(ev["source_id"] == "children_deported") & (ev["token"] == "deported"), "person_no"]
+    generic_child = gen["person_no"][np.isin(gen["person_no"], deported) & ~np.isin(gen["person_no"], nib)]
+    omb = tables["ombudsman"].records["person_no"]
+    hq = tables["coordhq_cases"]
+    death = hq.records["person_no"].to_numpy()[hq.versions.loc[hq.versions["order"] == 90, "rec"].to_numpy()]
+    returned_before = seg["state"].eq("returned").groupby(seg["person_no"]).cumsum().to_numpy() > 0
+    ex = tables["exchange_returns"].records
+    return {
+        "generic_and_specific_same_date": persons(same_day),
+        "generic_after_specific": persons(after),
+        "kind_changed_in_episode": persons(changed),
+        "generic_only_child": persons(generic_child),
+        "conflict_two_kinds": persons(omb[omb.duplicated()]),
+        "conflict_death_vs_detention": persons(death),
+        "re_detained": persons(seg.loc[seg["held"].to_numpy() & returned_before, "person_no"]),
+        "exchange_backlog": persons(ex.loc[ex["vis"] > ex["exchange_date"] + 1, "person_no"]),
+    }
 
 
 def build(rng: Rand, vocab: Vocab, pop: Population, start_date, last_night) -> dict[str, Table]:
     w = World(rng, vocab, pop, day(start_date), day(last_night))
     npu = npu_appeals(w)
     icrc = icrc_confirmations(w)
+    sbu = sbu_jc(w)
     tables = {
         "npu_appeals": npu,
         "mvs_register": mvs_register(w, npu),
-        "coordhq_cases": coordhq_cases(w),
-        "sbu_jc": sbu_jc(w),
+        "coordhq_cases": coordhq_cases(w, sbu),
+        "sbu_jc": sbu,
         "ombudsman": ombudsman(w, icrc),
         "icrc_confirmations": icrc,
         "exchange_returns": exchange_returns(w),

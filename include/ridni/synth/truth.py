@@ -2,7 +2,8 @@
 
 - ``records.csv``: every source record the warehouse can hold by that night (delivered on
   this or an earlier night of the run, withdrawn or not): ``source_id, record_key,
-  person_id, standing`` (standing: in tonight's snapshot, or not withdrawn by ``op=D``).
+  person_id, standing, noise`` (standing: in tonight's snapshot, or not withdrawn by ``op=D``;
+  noise: the record's planted typos, ``|``-joined, see ``ridni.synth.sources._noise``).
 - ``persons.csv``: every person with at least one delivered record: ``person_id, category,
   person_type, icrc_confirmed, region, sex, birth_date, disappeared_on, latent_category``
   (``person_type`` child = under 18 on ``disappeared_on``). ``category`` is
@@ -10,6 +11,8 @@
   the rules of docs/domain.md (the project's own tables in ``include/ridni/rules/``, applied by
   this module's own code); empty when every piece of the person's evidence was
   withdrawn. ``latent_category`` is what truly was the case that night, known or not.
+  ``patterns``: the situations planted in the person's life or records (``|``-joined, see
+  ``ridni.synth.sources.planted_patterns``), delivered by that night or not.
 - ``counts.json``: expected counts per category, per headline group, per person type,
   and the rows delivered per source.
 - ``faults.json``: the faults injected into that night's drops (see ``ridni.synth.faults``).
@@ -25,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ridni.synth.population import STATES, TYPES, Population, day
-from ridni.synth.sources import SOURCE_IDS, Table
+from ridni.synth.sources import SOURCE_IDS, Table, planted_patterns
 
 CATEGORIES = STATES
 # docs/domain.md: the groups headquarters reads first, in this order (None: the ICRC flag among the group above).
@@ -61,7 +64,7 @@ def delivered(table: Table, night: int, start: int) -> pd.DataFrame:
         seen = created <= night
     else:
         seen = (created <= night) & (withdrawn > np.maximum(created, start))
-    out = r.loc[seen, ["person_no", "record_key"]].copy()
+    out = r.loc[seen, ["person_no", "record_key", "noise"]].copy()
     out["standing"] = withdrawn[seen] > night
     out["rec"] = np.flatnonzero(seen)
     return out
@@ -77,7 +80,7 @@ def evidence(tables: dict[str, Table], pop: Population, night: int, start: int) 
         t = tables[sid]
         if sid == "exchange_returns":
             r = t.records
-            vis = r["exchange_date"].to_numpy() + 1
+            vis = r["vis"].to_numpy()
             s = r[vis <= night]
             s = s.assign(token="returned", e=s["exchange_date"].to_numpy())
         else:
@@ -201,11 +204,11 @@ def night_truth(tables: dict[str, Table], pop: Population, night: dt.date, start
         t = tables[sid]
         if sid == "exchange_returns":
             r = t.records
-            d = (r["exchange_date"].to_numpy() + 1 <= n)
-            rows = r.loc[d, ["person_no", "record_key"]].assign(standing=True)
+            d = r["vis"].to_numpy() <= n
+            rows = r.loc[d, ["person_no", "record_key", "noise"]].assign(standing=True)
         else:
             rows = delivered(t, n, s0)
-        recs.append(rows[["person_no", "record_key", "standing"]].assign(source_id=sid))
+        recs.append(rows[["person_no", "record_key", "standing", "noise"]].assign(source_id=sid))
     records = pd.concat(recs, ignore_index=True)
     persons = np.unique(records["person_no"].to_numpy())
     ev = evidence(tables, pop, n, s0)
@@ -221,11 +224,21 @@ def night_truth(tables: dict[str, Table], pop: Population, night: dt.date, start
         "birth_date": np.datetime_as_string(pop.birth[persons].astype("datetime64[D]"), unit="D"),
         "disappeared_on": np.datetime_as_string(pop.d0[persons].astype("datetime64[D]"), unit="D"),
         "latent_category": latent(pop, persons, n),
+        "patterns": _joined(planted_patterns(tables, pop), persons),
     })
     records["person_id"] = pop.person_id(records["person_no"].to_numpy())
     records = records.sort_values(["source_id", "record_key"], ignore_index=True)
-    return {"records": records[["source_id", "record_key", "person_id", "standing"]], "persons": frame,
+    return {"records": records[["source_id", "record_key", "person_id", "standing", "noise"]], "persons": frame,
             "conflicts": int(decided["review_conflict"].sum())}
+
+
+def _joined(flags: dict[str, np.ndarray], persons: np.ndarray) -> np.ndarray:
+    """Per person (number), the names of the flags set for it, ``|``-joined."""
+    out = np.full(len(persons), "", dtype=object)
+    for name, hit in flags.items():
+        on = hit[persons]
+        out[on] = np.where(out[on] == "", name, out[on] + "|" + name)
+    return out
 
 
 def counts(persons: pd.DataFrame, night: dt.date, rows: dict[str, int], conflicts: int) -> dict:

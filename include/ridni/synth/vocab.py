@@ -71,6 +71,43 @@ def russian_patronymic(father_ru: str, male: bool) -> str:
     return stem + (m if male else f)
 
 
+# The surnames of surnames.csv are the head of the distribution; the tail (tail_surnames) holds the rest.
+# A real population's commonest surname is well under 1% of it: a handful of names carrying a large
+# share would make namesakes (and so linkage) far harder than in life.
+HEAD_SHARE = 0.25
+
+
+def _suffixed(root: str, suffix: str) -> str:
+    """``root`` + a surname suffix, with the softening Ukrainian spelling needs (Коваль -> Коваленко,
+    Ковалюк; Гордій -> Гордієнко, Гордіюк)."""
+    soft = root.endswith(("ь", "й"))
+    stem = root[:-1] if soft else root
+    if suffix == "енко":
+        return stem + ("єнко" if root.endswith("й") else "енко")
+    if suffix == "юк":
+        hard = stem.endswith(("ч", "ш", "щ", "ж", "б", "п", "в", "м", "ф", "к", "г", "х", "ц"))
+        return stem + ("ук" if hard and not soft else ("юк" if soft or not hard else "ук"))
+    if suffix == "чук":
+        return root + "чук"
+    return stem + suffix
+
+
+def tail_surnames(roots: dict) -> list[tuple[str, str]]:
+    """(male, female) surnames formed from ``surname_roots.json``: patronymic-style roots with -енко,
+    -юк/-ук, -ишин, -ів (and -чук after a vowel and н, or ль), place roots with -ський/-цький, and compounds
+    (Білоус, Кривоніс)."""
+    out: list[tuple[str, str]] = []
+    for root in roots["patronymic_roots"]:
+        vowel_n = root.endswith("н") and root[-2] in "аеиіоуя"
+        suffixes = ["енко", "юк", "ишин", "ів"] + (["чук"] if vowel_n or root.endswith("ль") else [])
+        out += [(_suffixed(root, s),) * 2 for s in suffixes]
+    for root in roots["place_roots"]:
+        m = root + ("ький" if root.endswith("ц") else "ський")
+        out.append((m, m[:-2] + "а"))
+    out += [(head + tail,) * 2 for head in roots["compound_heads"] for tail in roots["compound_tails"]]
+    return list(dict.fromkeys(out))
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split("|") if v.strip())
 
@@ -116,6 +153,13 @@ def _zipf(n: int, s: float = 0.75, shift: float = 4.0) -> np.ndarray:
 def load() -> Vocab:
     with open(SYNTH_DATA / "surnames.csv", encoding="utf-8", newline="") as f:
         surnames = list(csv.DictReader(f))
+    head = {s["surname_m"] for s in surnames}
+    tail = [t for t in tail_surnames(json.loads((SYNTH_DATA / "surname_roots.json").read_text(encoding="utf-8")))
+            if t[0] not in head]
+    head_weight = np.array([float(s["weight"]) for s in surnames])
+    tail_weight = _zipf(len(tail), s=0.6, shift=60.0)
+    # the tail's forms in a fixed shuffled order, so their frequency does not follow the roots' order
+    tail = [tail[i] for i in np.random.default_rng(0).permutation(len(tail))]
     with open(STANDARDISE_DATA / "given_names.csv", encoding="utf-8", newline="") as f:
         given = [row for row in csv.DictReader(f) if row.get("uk")]
     with open(STANDARDISE_DATA / "regions.csv", encoding="utf-8", newline="") as f:
@@ -132,9 +176,10 @@ def load() -> Vocab:
         return g.get("ru") or g["uk"]
 
     return Vocab(
-        surname_m=np.array([s["surname_m"] for s in surnames], dtype=object),
-        surname_f=np.array([s["surname_f"] for s in surnames], dtype=object),
-        surname_weight=np.array([float(s["weight"]) for s in surnames]),
+        surname_m=np.array([s["surname_m"] for s in surnames] + [m for m, _ in tail], dtype=object),
+        surname_f=np.array([s["surname_f"] for s in surnames] + [f for _, f in tail], dtype=object),
+        surname_weight=np.concatenate([HEAD_SHARE * head_weight / head_weight.sum(),
+                                       (1 - HEAD_SHARE) * tail_weight / tail_weight.sum()]),
         first_m=np.array([g["uk"] for g in males], dtype=object),
         first_f=np.array([g["uk"] for g in females], dtype=object),
         first_m_weight=_zipf(len(males)),

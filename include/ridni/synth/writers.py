@@ -245,7 +245,7 @@ def icrc_frame(t: Table, night: int) -> pd.DataFrame:
 
 def exchange_frames(t: Table, night: int) -> dict[str, pd.DataFrame]:
     r = t.records
-    tonight = r[r["exchange_date"].to_numpy() + 1 == night]
+    tonight = r[r["vis"].to_numpy() == night]  # the night after the exchange, or later (a backlog)
     out = {}
     for exchange_id, s in tonight.groupby("exchange_id", sort=True):
         s = s.sort_values("line")
