@@ -55,22 +55,27 @@ def configured_url() -> str:
 
 def check_reviewer(engine: Engine) -> str:
     """The role the engine logs in as, when it can record decisions and write nothing else."""
+    missing = data.NotConfigured("the warehouse has no review decisions: run the migrations (0014)")
     try:
         with engine.connect() as conn:
-            who, superuser, writer, reviewer, owner = conn.execute(sa.text(
-                "SELECT current_user, r.rolsuper, pg_has_role(current_user, :w, 'MEMBER'), "
-                "       pg_has_role(current_user, :v, 'USAGE'), pg_has_role(current_user, c.relowner, 'MEMBER') "
-                "FROM pg_roles r, pg_class c "
-                "WHERE r.rolname = current_user AND c.oid = to_regclass('core.review_decision')"),
+            who, superuser, writer, reviewer = conn.execute(sa.text(
+                "SELECT current_user, rolsuper, pg_has_role(current_user, :w, 'MEMBER'), "
+                "       pg_has_role(current_user, :v, 'USAGE') FROM pg_roles WHERE rolname = current_user"),
                 {"w": data.WRITER_ROLE, "v": REVIEWER_ROLE}).one()
-    except (sa.exc.NoResultFound, sa.exc.ProgrammingError):
-        raise data.NotConfigured("the warehouse has no review decisions: run the migrations (0014)") from None
+            owner = conn.execute(sa.text(  # (a role that cannot see core gets NULL)
+                "SELECT pg_has_role(current_user, c.relowner, 'MEMBER') FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'core' "
+                "AND c.relname = 'review_decision'")).scalar()
+    except sa.exc.ProgrammingError:  # no such role yet
+        raise missing from None
     if superuser or writer or owner:
         raise data.NotReadOnly(f"role {who} can write more than decisions (superuser, {data.WRITER_ROLE} or the "
                                f"owner); the review page records decisions only through a login role in "
                                f"{REVIEWER_ROLE}")
     if not reviewer:
         raise data.NotReadOnly(f"role {who} is not a member of {REVIEWER_ROLE}")
+    if owner is None:
+        raise missing
     return who
 
 
