@@ -147,10 +147,14 @@ def filter_choices(conn: Connection) -> dict[str, list[str]]:
         "SELECT left_source_id FROM core.review_pair WHERE decision IS NULL "
         "UNION SELECT right_source_id FROM core.review_pair WHERE decision IS NULL ORDER BY 1")).scalars().all()
     regions = conn.execute(sa.text("""
-        SELECT DISTINCT f.region FROM core.review_pair p
-        JOIN core.link_record f ON (f.source_id, f.record_key) IN ((p.left_source_id, p.left_record_key),
-                                                                   (p.right_source_id, p.right_record_key))
-        WHERE p.decision IS NULL AND f.region IS NOT NULL ORDER BY 1""")).scalars().all()
+        SELECT f.region FROM core.review_pair p
+        JOIN core.link_record f ON f.source_id = p.left_source_id AND f.record_key = p.left_record_key
+        WHERE p.decision IS NULL AND f.region IS NOT NULL
+        UNION
+        SELECT f.region FROM core.review_pair p
+        JOIN core.link_record f ON f.source_id = p.right_source_id AND f.record_key = p.right_record_key
+        WHERE p.decision IS NULL AND f.region IS NOT NULL
+        ORDER BY 1""")).scalars().all()
     return {"source": list(sources), "region": list(regions)}
 
 

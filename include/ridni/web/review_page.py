@@ -38,7 +38,7 @@ table.pair td{width:40%}
 button.same{background:#e5f3e5}button.different{background:#fbe9e9}
 kbd{border:1px solid #999;border-radius:3px;padding:0 4px;font-size:.85em;background:#fafafa}
 .flash{background:#eaf6ea;border:1px solid #9c9;padding:6px 10px;margin:10px 0}
-div.others{display:flex;gap:18px;flex-wrap:wrap}div.others>div{flex:1;min-width:28em}
+table.other-records{font-size:.8em}
 .muted{color:#666}
 """
 
