@@ -138,8 +138,8 @@ def test_the_reviewer_login_records_decisions_and_writes_nothing_else(reviewer, 
     assert row.login == sa.engine.make_url(review_warehouse.reviewer_url).username
     assert row.supersedes is None and re.fullmatch(r"[0-9a-f]{32}", row.version)
     assert tuple(pair) == ("same", OFFICER)  # what the linkage reads
-    for sql in ("INSERT INTO core.review_decision (kind, pair_id, decision, version, decided_by) "
-                "VALUES ('pair', 1, 'same', 'x', 'me')",
+    for sql in ("INSERT INTO core.review_decision (decision_id, kind, pair_id, decision, version, decided_by) "
+                f"VALUES (1000000, 'pair', {pair_id}, 'same', 'x', 'me')",
                 "UPDATE core.review_decision SET decision = 'different'",
                 "DELETE FROM core.review_decision",
                 "UPDATE core.review_pair SET decision = 'different'",
@@ -284,11 +284,28 @@ def test_every_text_the_pages_show_was_extracted(client, reviewer, monkeypatch):
 
     monkeypatch.setattr(i18n.Language, "gettext", recording)
     pair_id = int(_queue(reviewer)["pair_id"].iloc[0])
-    for path in ("/review", f"/review/pair/{pair_id}", "/review/pair/999999999"):
-        client.get(path, params={"lang": "uk"})
+    for path, params in (("/review", {}), ("/review", {"min_nights": 999}), (f"/review/pair/{pair_id}", {}),
+                         ("/review/pair/999999999", {})):
+        client.get(path, params={"lang": "uk", **params})
     client.post(f"/review/pair/{pair_id}", data={"decision": "same", "version": "stale"})
     assert len(asked) > 60
     assert asked - _extracted() == set()
+
+
+def test_no_text_is_looked_up_inside_an_f_string():
+    """The extractor does not look inside f-strings (Python 3.11): a text there would never be translated."""
+    import ast
+
+    lookups = {"_", "gettext", "ngettext"}
+    hidden = []
+    for path in sorted(i18n.LOCALE_DIR.parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.JoinedStr):
+                for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+                    name = getattr(call.func, "id", None) or getattr(call.func, "attr", None)
+                    if name in lookups:
+                        hidden.append(f"{path.name}:{call.lineno}")
+    assert hidden == []
 
 
 def test_pair_page_shows_both_records_with_identifiers_masked(client, reviewer, owner):
