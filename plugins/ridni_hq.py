@@ -28,11 +28,13 @@ class RidniHeadquartersPlugin(AirflowPlugin):
             "href": f"{URL_PREFIX}/",
             "destination": "nav",
             "url_route": "ridni-hq",
+            "nav_top_level": True,  # two views of one plugin would otherwise go under a "Plugins" menu
         },
         {
             "name": "Review",
             "href": f"{URL_PREFIX}/review",
             "destination": "nav",
             "url_route": "ridni-review",
+            "nav_top_level": True,
         },
     ]

@@ -100,3 +100,15 @@ def review_warehouse(review_template, server_url, tmp_path_factory) -> ReviewWar
             _reader_role(server_url, url, "case_officer_reviewer") as (reviewer_url, _, _), \
             _reader_role(server_url, url) as (reader_url, _, _):
         yield ReviewWarehouse(url, reviewer_url, reader_url, root, tmp_path_factory.mktemp("review_exports"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright (``playwright install`` is not needed)."""
+    from hq_server import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -30,15 +29,12 @@ import hq_server
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from hq_server import airflow_connection_json
+from hq_server import CHROMIUM, airflow_connection_json
 from review_night import NEXT_NIGHT, NIGHT
 
 from ridni import db
 from ridni.review import decisions, queue
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 OUTPUT = Path(__file__).resolve().parent / "output"
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 OFFICER, ANALYST = "officer", "analyst"
@@ -63,25 +59,9 @@ def server(review_warehouse, airflow_db, tmp_path_factory):
         "RIDNI_DATA_DOCS": str(review_warehouse.root / "data_docs"),
     })
     env.pop("RIDNI_REVIEW_URL", None)
-    try:
-        running = hq_server.start(env, work)
-    except RuntimeError as err:  # a metadata DB file made but never migrated: migrate once
-        if "airflow db migrate" not in str(err):
-            raise
-        subprocess.run([hq_server.AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
-        running = hq_server.start(env, work)
+    running = hq_server.start_migrated(env, work)
     yield running, passwords
     hq_server.stop(running)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _signed_in(browser, server, user: str):
@@ -231,6 +211,14 @@ def test_the_officer_sees_the_queue_by_impact_in_ukrainian(officer, server, owne
     assert officer.locator("h1").inner_text() == "Черга перевірки"
     loaded = officer.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
     assert all(url.startswith(server[0].base_url) for url in loaded), loaded
+
+
+def test_the_review_in_the_airflow_navigation(officer, server):
+    officer.goto(f"{server[0].base_url}/")
+    officer.get_by_role("link", name=re.compile("^Review")).first.click()
+    officer.wait_for_url(re.compile(r".*/plugin/ridni-review$"))
+    assert officer.frame_locator("iframe").locator("h1").inner_text() == "Черга перевірки"
+    officer.get_by_role("link", name=re.compile("^Headquarters")).first.wait_for()
 
 
 def test_same_with_a_note_on_the_pair_that_moves_a_person_out_of_missing(officer, server, owner, chosen):

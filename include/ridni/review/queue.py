@@ -9,7 +9,6 @@ One set-based query over the undecided pairs (20,000 pairs: milliseconds), paged
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from dataclasses import dataclass, fields
 
@@ -157,8 +156,3 @@ def filter_choices(conn: Connection) -> dict[str, list[str]]:
         ORDER BY 1""")).scalars().all()
     return {"source": list(sources), "region": list(regions)}
 
-
-def today_night(conn: Connection) -> dt.date:
-    """The night the queue's ages count from: the last decided night (else today)."""
-    return conn.execute(sa.text(
-        "SELECT COALESCE((SELECT max(night) FROM core.decision_run), current_date)")).scalar()

@@ -127,9 +127,14 @@ def router(desk: data.Reader, officer, csp: str) -> APIRouter:
             response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
         return response
 
-    def unavailable(ctx: Context, exc: Exception) -> HTMLResponse:
-        log.error("review page unavailable: %s", exc)
-        return respond(ctx, render_message(ctx, ctx.lang.gettext("Review page unavailable"), str(exc)), 503)
+    def checked_engine(ctx: Context) -> tuple[Engine | None, HTMLResponse | None]:
+        """The desk's engine, or the page saying why there is none (503)."""
+        try:
+            return desk.engine(), None
+        except (data.NotConfigured, data.NotReadOnly) as exc:
+            log.error("review page unavailable: %s", exc)
+            title = ctx.lang.gettext("Review page unavailable")
+            return None, respond(ctx, render_message(ctx, title, str(exc)), 503)
 
     def done_note(conn: Connection, ctx: Context, done: str | None) -> str:
         decision_id = _int(done)
@@ -147,14 +152,13 @@ def router(desk: data.Reader, officer, csp: str) -> APIRouter:
                    min_nights: str | None = None, page: str | None = None, lang: str | None = None,
                    done: str | None = None, user: str = user_dep) -> Response:
         ctx = context(request, user, _filter(source, region, kind, min_nights), lang)
-        try:
-            engine = desk.engine()
-        except (data.NotConfigured, data.NotReadOnly) as exc:
-            return unavailable(ctx, exc)
+        engine, error = checked_engine(ctx)
+        if error:
+            return error
         with reading(engine) as conn:
             view = QueueView(page=queue.queue_page(conn, ctx.flt, _int(page) or 1), sizes=queue.sizes(conn),
                              per_day=decisions.decisions_per_day(conn), choices=queue.filter_choices(conn),
-                             mine=decisions.recent(conn, by=user), night=queue.today_night(conn))
+                             mine=decisions.recent(conn, by=user))
             note = done_note(conn, ctx, done)
         return respond(ctx, render_queue(ctx, view, done=note), lang=lang)
 
@@ -162,10 +166,9 @@ def router(desk: data.Reader, officer, csp: str) -> APIRouter:
     def next_view(request: Request, source: str | None = None, region: str | None = None, kind: str | None = None,
                   min_nights: str | None = None, user: str = user_dep) -> Response:
         ctx = context(request, user, _filter(source, region, kind, min_nights), None)
-        try:
-            engine = desk.engine()
-        except (data.NotConfigured, data.NotReadOnly) as exc:
-            return unavailable(ctx, exc)
+        engine, error = checked_engine(ctx)
+        if error:
+            return error
         with reading(engine) as conn:
             pair_id = queue.next_pair(conn, ctx.flt)
         return RedirectResponse(ctx.url() if pair_id is None else ctx.url(f"/pair/{pair_id}"), status_code=303)
@@ -176,10 +179,9 @@ def router(desk: data.Reader, officer, csp: str) -> APIRouter:
                   done: str | None = None, user: str = user_dep) -> Response:
         ctx = context(request, user, _filter(source, region, kind, min_nights), lang)
         _ = ctx.lang.gettext
-        try:
-            engine = desk.engine()
-        except (data.NotConfigured, data.NotReadOnly) as exc:
-            return unavailable(ctx, exc)
+        engine, error = checked_engine(ctx)
+        if error:
+            return error
         with reading(engine) as conn:
             view = load_pair(conn, pair_id)
             note = done_note(conn, ctx, done)
@@ -199,10 +201,9 @@ def router(desk: data.Reader, officer, csp: str) -> APIRouter:
         if decision not in decisions.DECISIONS["pair"] or len(note) > NOTE_LIMIT:
             return respond(ctx, render_message(ctx, _("Not recorded"), _("That is not a decision this page offers.")),
                            400)
-        try:
-            engine = desk.engine()
-        except (data.NotConfigured, data.NotReadOnly) as exc:
-            return unavailable(ctx, exc)
+        engine, error = checked_engine(ctx)
+        if error:
+            return error
         again = (ctx.url(f"/pair/{pair_id}"), _("Open pair %(id)s again") % {"id": pair_id})
         try:
             with engine.begin() as conn:

@@ -185,7 +185,6 @@ class QueueView:
     per_day: pd.DataFrame  # day, decision, n (last 7 days)
     choices: dict[str, list[str]]  # source, region
     mine: pd.DataFrame  # the officer's latest decisions
-    night: object  # the night ages count from
 
 
 def _sizes(ctx: Context, view: QueueView) -> str:
