@@ -1,9 +1,11 @@
 """Airflow plugin: the headquarters page inside the api-server, and its link in the UI's navigation.
 
 The page's code is the package ``ridni.web`` (include/ridni/web); this file only registers it.
-- ``fastapi_apps``: the page at ``/ridni-hq/`` (Airflow mounts it as is, so the app itself demands
-  Airflow's login on every route: see ``ridni.web.auth``);
-- ``external_views``: "Headquarters" in the navigation, shown inside the Airflow UI at ``/plugin/ridni-hq``.
+- ``fastapi_apps``: the page at ``/ridni-hq/`` and the case officers' review at ``/ridni-hq/review``
+  (Airflow mounts the app as is, so the app itself demands Airflow's login on every route: see
+  ``ridni.web.auth``);
+- ``external_views``: "Headquarters" and "Review" in the navigation, shown inside the Airflow UI at
+  ``/plugin/ridni-hq`` and ``/plugin/ridni-review`` (the review refuses everyone but case officers).
 """
 
 from __future__ import annotations
@@ -26,5 +28,13 @@ class RidniHeadquartersPlugin(AirflowPlugin):
             "href": f"{URL_PREFIX}/",
             "destination": "nav",
             "url_route": "ridni-hq",
+            "nav_top_level": True,  # two views of one plugin would otherwise go under a "Plugins" menu
+        },
+        {
+            "name": "Review",
+            "href": f"{URL_PREFIX}/review",
+            "destination": "nav",
+            "url_route": "ridni-review",
+            "nav_top_level": True,
         },
     ]

@@ -81,16 +81,20 @@ def _explain(args) -> int:
     import pandas as pd
     import sqlalchemy as sa
 
+    from ridni.review.decisions import explain_lines
+
     url, _ = db.resolve_url()
     with db.make_engine(url).connect() as conn:
         rows = pd.read_sql(sa.text("SELECT * FROM core.person_explanation WHERE person_id = :p "
                                    "ORDER BY decisive DESC, decides_kind DESC, effective_date DESC NULLS LAST"),
                            conn, params={"p": args.person_id})
+        reviewed = explain_lines(conn, args.person_id)  # the reviewers' decisions that shaped the person
     if rows.empty:
         print(f"no current status for person {args.person_id}")
         return 1
     print(explanation_text(args.person_id, rows))
     _print_quality_flags(args.person_id)
+    print("\n".join(reviewed))
     return 0
 
 
@@ -191,10 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     from ridni import accuracy as figures
     from ridni import bench
     from ridni.linkage import accuracy
+    from ridni.review import cli as review_cli
 
     accuracy.add_parser(sub)
     figures.add_parser(sub)
     bench.add_parser(sub)
+    review_cli.add_parser(sub)
 
     try:
         from ridni.synth import cli as synth_cli

@@ -4,6 +4,8 @@
   the browser test reads it.
 - ``hq_warehouse``: hand-written marts (``hq_marts.py``) with the cases the demo's nights do not produce
   (a rejected and a late source, a headline group suppressed on one night only, ...); the app's tests.
+- ``review_warehouse``: a copy of one generated night with uncertain pairs (``review_night.py``), with a
+  case officers' review login and an analysts' reader login; each review test module gets its own.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from hq_demo import fill_with_demo_nights
 from hq_marts import NIGHTS, create_source_quality_view, fill_marts
+from review_night import ReviewWarehouse, copy_database, fill_first_night
 
 from ridni import db
 
@@ -38,13 +41,13 @@ class HQWarehouse:
 
 
 @contextlib.contextmanager
-def _reader_role(server_url: str, url: str):
-    """A login role in hq_analyst on the database at ``url``: (reader URL, role, password); dropped after."""
+def _reader_role(server_url: str, url: str, group: str = "hq_analyst"):
+    """A login role in ``group`` on the database at ``url``: (its URL, role, password); dropped after."""
     role = f"hq_ui_{uuid.uuid4().hex[:10]}"
     password = uuid.uuid4().hex
     admin = sa.create_engine(db.normalise_url(server_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}' IN ROLE hq_analyst"))
+        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}' IN ROLE {group}"))
     try:
         yield (sa.engine.make_url(url).set(username=role, password=password).render_as_string(hide_password=False),
                role, password)
@@ -78,3 +81,34 @@ def demo_warehouse(make_database, tmp_path_factory, server_url) -> HQWarehouse:
     nights = fill_with_demo_nights(url, root)
     with _reader_role(server_url, url) as (reader_url, role, password):
         yield HQWarehouse(url, reader_url, role, password, root / "data_docs", tuple(nights), root / "exports")
+
+
+@pytest.fixture(scope="session")
+def review_template(make_database, tmp_path_factory) -> tuple[str, Path]:
+    """The demo's first night run into a warehouse (never used directly: ``review_warehouse`` copies it)."""
+    url = make_database()
+    db.upgrade(url)
+    root = tmp_path_factory.mktemp("review")
+    fill_first_night(url, root)
+    return url, root
+
+
+@pytest.fixture(scope="module")
+def review_warehouse(review_template, server_url, tmp_path_factory) -> ReviewWarehouse:
+    template, root = review_template
+    with copy_database(server_url, template) as url, \
+            _reader_role(server_url, url, "case_officer_reviewer") as (reviewer_url, _, _), \
+            _reader_role(server_url, url) as (reader_url, _, _):
+        yield ReviewWarehouse(url, reviewer_url, reader_url, root, tmp_path_factory.mktemp("review_exports"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright (``playwright install`` is not needed)."""
+    from hq_server import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -25,6 +25,9 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 SIMPLE_AUTH = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+CHROMIUM = "/usr/bin/chromium"  # Debian's (bin/install-browser)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @dataclass
@@ -102,6 +105,18 @@ def start(env: dict, workdir: Path, *, timeout: float = 75.0) -> Server:
         _kill(serialize)
         raise
     return server
+
+
+def start_migrated(env: dict, workdir: Path) -> Server:
+    """:func:`start`; when the metadata DB file was made but never migrated (by an earlier look-up), migrate
+    it once and start again."""
+    try:
+        return start(env, workdir)
+    except RuntimeError as err:
+        if "airflow db migrate" not in str(err):
+            raise
+        subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+        return start(env, workdir)
 
 
 def _kill(process: subprocess.Popen, grace: float = 10.0) -> None:

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import urllib.error
 import urllib.request
 import uuid
@@ -26,14 +25,11 @@ import hq_server
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from hq_server import airflow_connection_json
+from hq_server import CHROMIUM, airflow_connection_json
 
 from ridni import db
 from ridni.web.page import region_label
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 OUTPUT = Path(__file__).resolve().parent / "output"
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "hq_page.png"
 USER, ROLE = "hq_viewer", "viewer"  # the least Airflow role that may read the page
@@ -54,25 +50,9 @@ def server(demo_warehouse, airflow_db, tmp_path_factory):
         "AIRFLOW_CONN_RIDNI_HQ_READONLY": airflow_connection_json(demo_warehouse.reader_url),
         "RIDNI_DATA_DOCS": str(demo_warehouse.data_docs),
     })
-    try:
-        running = hq_server.start(env, work)
-    except RuntimeError as err:  # a metadata DB file made but never migrated (by an earlier look-up): migrate once
-        if "airflow db migrate" not in str(err):
-            raise
-        subprocess.run([hq_server.AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
-        running = hq_server.start(env, work)
+    running = hq_server.start_migrated(env, work)
     yield running, password
     hq_server.stop(running)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from ridni.db import copy_frame
 from ridni.decide.rules import CATEGORIES
 from ridni.privacy import pseudonymise
 from ridni.publish.suppression import RECONCILIATION_COUNTS, configured_threshold, suppress
+from ridni.review.decisions import reviewed_moves
 
 # docs/domain.md: the groups headquarters reads first, in this order.
 HEADLINE = [
@@ -134,6 +135,7 @@ def _change_log(conn, night: dt.date, dag_run_id: str | None) -> pd.DataFrame:
         "SELECT person_id, kind AS change, other_person_id FROM core.person_event "
         "WHERE night = :n AND kind IN ('merge', 'split')"), conn, params={"n": night})
     out = pd.concat([moves, events], ignore_index=True)
+    out["review"] = out["person_id"].map(reviewed_moves(conn, night))  # moves a reviewer's decision caused
     out["pseudo_id"] = pseudonymise(out["person_id"].astype("int64"))
     # evidence records are named by source and a keyed hash of their key: no identifiers for analysts
     reference = out["evidence_source"].astype("string") + "/" + out["evidence_record"].astype("string")
@@ -141,7 +143,7 @@ def _change_log(conn, night: dt.date, dag_run_id: str | None) -> pd.DataFrame:
     out["night"] = night
     out["dag_run_id"] = dag_run_id
     cols = ["night", "pseudo_id", "change", "from_category", "to_category", "effective_date", "evidence_source",
-            "evidence_record", "rule", "dag_run_id"]
+            "evidence_record", "rule", "review", "dag_run_id"]
     return out[cols].sort_values(["change", "pseudo_id"], ignore_index=True)
 
 

@@ -5,10 +5,11 @@ Routes (all behind the user dependency, Airflow's authentication in production):
 - ``GET /`` the page for the latest night, ``GET /?night=YYYY-MM-DD`` for a past one;
 - ``GET /change_log.csv?night=YYYY-MM-DD`` the night's whole change log (pseudonymous ids);
 - ``GET /data-docs/<path>`` the Great Expectations Data Docs site (``RIDNI_DATA_DOCS/site``), counts and
-  percentages only, so a source's Data Docs link works from the page.
+  percentages only, so a source's Data Docs link works from the page;
+- ``/review...`` the case officers' review page (``ridni.web.review``, behind its own dependency).
 
-Every response forbids loading anything from elsewhere (Content-Security-Policy ``default-src 'self'``,
-no script), is not cached, and may be framed only by Airflow's own UI.
+Every response forbids loading anything from elsewhere (Content-Security-Policy ``default-src 'self'``;
+no script, except the review page's own file), is not cached, and may be framed only by Airflow's own UI.
 """
 
 from __future__ import annotations
@@ -22,15 +23,20 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ridni.config import settings
-from ridni.web import data, page
-from ridni.web.auth import LoginRequired, airflow_user, wants_html
+from ridni.web import data, page, review
+from ridni.web.auth import LoginRequired, NotAllowed, airflow_user, case_officer, wants_html
 
 log = logging.getLogger(__name__)
 
+
+def content_security_policy(script_src: str = "'none'") -> str:
+    return (f"default-src 'self'; script-src {script_src}; object-src 'none'; base-uri 'none'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
+            "form-action 'self'; frame-ancestors 'self'")
+
+
 SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
-                                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
-                                "form-action 'self'; frame-ancestors 'self'"),
+    "Content-Security-Policy": content_security_policy(),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -62,8 +68,10 @@ def docs_link(source_id: str, uri: str, night: dt.date) -> str | None:
     return "data-docs/" + quote(target.as_posix())
 
 
-def create_app(user_dependency=airflow_user, reader: data.Reader | None = None) -> FastAPI:
-    """The app; ``user_dependency`` returns the signed-in user's name (tests may replace it)."""
+def create_app(user_dependency=airflow_user, reader: data.Reader | None = None, officer_dependency=case_officer,
+               desk: data.Reader | None = None) -> FastAPI:
+    """The app; ``user_dependency`` / ``officer_dependency`` return the signed-in user's name for the
+    headquarters page / the review page (tests may replace them); ``desk`` is the review page's login."""
     reader = reader or data.Reader()
     app = FastAPI(title="ridni headquarters page", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.reader = reader
@@ -82,6 +90,12 @@ def create_app(user_dependency=airflow_user, reader: data.Reader | None = None) 
             return RedirectResponse(exc.login_url, status_code=303)
         return JSONResponse({"detail": "Not authenticated"}, status_code=401,
                             headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(NotAllowed)
+    async def not_allowed(request: Request, exc: NotAllowed):
+        if wants_html(request):
+            return HTMLResponse(page.render_message("Not allowed", str(exc.detail)), status_code=exc.status_code)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
     def message(title: str, text: str, code: int, nights=()) -> HTMLResponse:
         return HTMLResponse(page.render_message(title, text, nights=nights), status_code=code)
@@ -135,4 +149,6 @@ def create_app(user_dependency=airflow_user, reader: data.Reader | None = None) 
             return message("Not found", "No such Data Docs page.", 404)
         return FileResponse(target)
 
+    app.include_router(review.router(desk or review.review_desk(), officer_dependency,
+                                     content_security_policy("'self'")))
     return app

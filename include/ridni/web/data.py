@@ -38,20 +38,22 @@ class NotConfigured(RuntimeError):
     """Neither the Airflow connection nor the environment variable names the read-only warehouse."""
 
 
-def configured_url() -> str:
-    """The read-only warehouse URL: Airflow connection ``ridni_hq_readonly``, else ``RIDNI_HQ_READONLY_URL``."""
+def configured_url(conn_id: str = CONN_ID, env: str = URL_ENV, role: str = READER_ROLE,
+                   page: str = "the headquarters page") -> str:
+    """The read-only warehouse URL: Airflow connection ``ridni_hq_readonly``, else ``RIDNI_HQ_READONLY_URL``
+    (another page's: its own connection and variable)."""
     try:
         from airflow.models.connection import Connection
 
         from ridni.orchestration.warehouse import url_from_connection
 
-        return url_from_connection(Connection.get_connection_from_secrets(CONN_ID))
+        return url_from_connection(Connection.get_connection_from_secrets(conn_id))
     except Exception:  # no Airflow here, or the connection is not defined
-        url = os.environ.get(URL_ENV)
+        url = os.environ.get(env)
         if not url:
             raise NotConfigured(
-                f"the headquarters page has no warehouse: define the Airflow connection {CONN_ID!r} "
-                f"(a login role IN {READER_ROLE}) or set {URL_ENV}") from None
+                f"{page} has no warehouse: define the Airflow connection {conn_id!r} "
+                f"(a login role IN {role}) or set {env}") from None
         return url
 
 
@@ -74,23 +76,30 @@ def check_reader(engine: Engine) -> str:
 
 
 class Reader:
-    """A checked, read-only engine on the warehouse, made on first use and kept."""
+    """A checked engine on the warehouse (read-only unless ``readonly=False``), made on first use and kept.
 
-    def __init__(self, url_factory=configured_url):
+    ``check`` refuses a login that may do more than the page needs (:func:`check_reader` for this page).
+    """
+
+    def __init__(self, url_factory=configured_url, check=check_reader, readonly: bool = True):
         self._url_factory = url_factory
+        self._check = check
+        self._readonly = readonly
         self._engine: Engine | None = None
         self._lock = threading.Lock()
 
     def engine(self) -> Engine:
         with self._lock:
             if self._engine is None:
-                engine = db.make_engine(self._url_factory()).execution_options(postgresql_readonly=True)
+                engine = db.make_engine(self._url_factory())
+                if self._readonly:
+                    engine = engine.execution_options(postgresql_readonly=True)
                 try:
-                    role = check_reader(engine)
+                    role = self._check(engine)
                 except Exception:
                     engine.dispose()
                     raise
-                log.info("headquarters page reads the warehouse as role %s", role)
+                log.info("%s: reads the warehouse as role %s", self._check.__name__, role)
                 self._engine = engine
             return self._engine
 
@@ -117,7 +126,8 @@ class NightView:
 
 
 CHANGE_LOG_SQL = """
-    SELECT pseudo_id, change, from_category, to_category, effective_date, evidence_source, evidence_record, rule
+    SELECT pseudo_id, change, from_category, to_category, effective_date, evidence_source, evidence_record, rule,
+           review
     FROM marts.change_log WHERE night = :n
     ORDER BY (from_category = 'missing' AND to_category IS NOT NULL AND to_category <> 'missing') DESC NULLS LAST,
              change, pseudo_id

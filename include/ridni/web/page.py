@@ -39,6 +39,7 @@ th{background:#eef1f4}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.suppressed{color:#6b4e00;background:#fff6dc}
 tr.out-of-missing td{background:#eaf6ea}
+td.reviewed{color:#0b3d6b;font-weight:bold}
 .status-ok{color:#13631a}.status-warn{color:#8a5a00}.status-bad{color:#a01818;font-weight:bold}
 .note{color:#555;font-size:.85em;margin:4px 0}
 .scroll{overflow-x:auto}
@@ -214,9 +215,11 @@ def _change_log(view: NightView) -> str:
     for out_of_missing, r in zip(moving, log.itertuples(index=False), strict=True):
         cls = ' class="out-of-missing"' if out_of_missing else ""
         effective = r.effective_date.isoformat() if hasattr(r.effective_date, "isoformat") else r.effective_date
+        review = getattr(r, "review", None)  # a reviewer's decision caused the move: 'same' or 'different'
+        reviewed = f"reviewer: {review}" if isinstance(review, str) else ""
         rows.append(f"<tr{cls}>" + "".join(_td(v) for v in (
             r.pseudo_id, r.change, r.from_category, r.to_category, effective, r.evidence_source,
-            r.evidence_record, r.rule)) + "</tr>")
+            r.evidence_record, r.rule)) + _td(reviewed, cls="reviewed" if reviewed else "") + "</tr>")
     shown = len(log)
     total = view.change_log_total
     more = (f'<p class="note">Showing the first {shown:,} of {total:,} changes; '
@@ -226,7 +229,7 @@ def _change_log(view: NightView) -> str:
             "CSV</a>.</p>")
     out_count = int(moving.sum())
     table = _table(["person (pseudonymous)", "change", "from", "to", "effective", "evidence source",
-                    "evidence record (pseudonymous)", "rule"], rows, cls="change-log")
+                    "evidence record (pseudonymous)", "rule", "caused by"], rows, cls="change-log")
     return (f'<section id="change-log"><h2>Change log of the night: {total:,} changes, {out_count:,} moves out '
             'of missing listed first</h2><p class="note">Persons and records appear only by keyed pseudonym; '
             f"the case officers' layer resolves them.</p>{table}{more}</section>")

@@ -1,0 +1,377 @@
+"""The review workbench as case officers use it: in a real browser, behind Airflow's own login.
+
+Starts ``airflow api-server`` with the project's plugins and ``ridni.web.auth_manager.SimpleAuthManager``
+(an officer with the User role, an analyst with the Viewer role) on a copy of the demo's first night
+(``ridni synth``, its seed and size: some twenty pairs in the review band), and drives Debian's Chromium
+through Playwright. A signed-out visitor and an analyst are refused. The officer opens the queue in
+Ukrainian, decides "same" on the pair that would move a person out of missing (with a note, by mouse) and
+"different" on a pair inside one person (by keyboard), and meets a stale view. The next night runs
+(resolve, decide, publish; no source sent anything new): the person count, the change log on the
+headquarters page and ``ridni explain`` show what the decisions did. Then the officer clears the rest of
+the queue by keyboard, deciding each pair as the generator's ground truth says (decisions per minute in
+tests/ui/output/review_keyboard.json). Screenshots go to tests/ui/output/ (the queue and a pair to
+docs/img/ with RIDNI_UPDATE_DOCS_SCREENSHOT=1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import hq_server
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from hq_server import CHROMIUM, airflow_connection_json
+from review_night import NEXT_NIGHT, NIGHT
+
+from ridni import db
+from ridni.review import decisions, queue
+
+OUTPUT = Path(__file__).resolve().parent / "output"
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+OFFICER, ANALYST = "officer", "analyst"
+AUTH_MANAGER = "ridni.web.auth_manager.SimpleAuthManager"
+NOTE = "Той самий номер звернення в обох справах"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason=f"{CHROMIUM} is missing: run bin/install-browser (Debian's chromium)")
+
+
+@pytest.fixture(scope="module")
+def server(review_warehouse, airflow_db, tmp_path_factory):
+    work = tmp_path_factory.mktemp("review-api-server")
+    passwords = {OFFICER: uuid.uuid4().hex, ANALYST: uuid.uuid4().hex}
+    (work / "passwords.json").write_text(json.dumps(passwords))
+    env = hq_server.server_env(home=airflow_db, username=OFFICER, role="user", passwords_file=work / "passwords.json",
+                               extra={
+        "AIRFLOW__CORE__AUTH_MANAGER": AUTH_MANAGER,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{OFFICER}:user,{ANALYST}:viewer",
+        "AIRFLOW_CONN_RIDNI_REVIEW": airflow_connection_json(review_warehouse.reviewer_url),
+        "AIRFLOW_CONN_RIDNI_HQ_READONLY": airflow_connection_json(review_warehouse.reader_url),
+        "RIDNI_DATA_DOCS": str(review_warehouse.root / "data_docs"),
+    })
+    env.pop("RIDNI_REVIEW_URL", None)
+    running = hq_server.start_migrated(env, work)
+    yield running, passwords
+    hq_server.stop(running)
+
+
+def _signed_in(browser, server, user: str):
+    """A browser page signed in as ``user`` through Airflow's login page, which sends it to the review."""
+    running, passwords = server
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), lambda route: route.abort())  # nothing external
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{running.base_url}/ridni-hq/review")
+    assert "/auth/login" in page.url, "a signed-out visitor must land on Airflow's login page"
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", passwords[user])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/ridni-hq/review.*"))
+    return page
+
+
+@pytest.fixture(scope="module")
+def officer(browser, server):
+    page = _signed_in(browser, server, OFFICER)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture(scope="module")
+def owner(review_warehouse):
+    engine = db.make_engine(review_warehouse.url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def persons_before(owner) -> int:
+    with owner.connect() as conn:
+        return conn.execute(sa.text("SELECT count(DISTINCT person_id) FROM core.person_link")).scalar()
+
+
+@pytest.fixture(scope="module")
+def chosen() -> dict:
+    """What the tests decide, for the later ones to check."""
+    return {}
+
+
+def _url(server, path: str = "") -> str:
+    return f"{server[0].base_url}/ridni-hq/review{path}"
+
+
+def _queue(owner) -> pd.DataFrame:
+    with owner.connect() as conn:
+        return queue.queue_page(conn, queue.QueueFilter(), 1, 1000).rows
+
+
+def _shot(page, name: str, *, docs: bool = False) -> None:
+    """The whole page, in a window as tall as the page (so the form that sticks to the bottom stays there)."""
+    OUTPUT.mkdir(exist_ok=True)
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": page.evaluate("document.body.scrollHeight")})
+    page.screenshot(path=str(OUTPUT / name))
+    page.set_viewport_size(size)
+    if docs and os.environ.get("RIDNI_UPDATE_DOCS_SCREENSHOT") == "1":
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(OUTPUT / name, DOCS_IMG / name)
+
+
+def _request(url: str, *, data: bytes | None = None, headers: dict | None = None):
+    """(status, headers, body) without following redirects and without any cookie."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        with urllib.request.build_opener(NoRedirect).open(urllib.request.Request(url, data=data, headers=headers or {}),
+                                                          timeout=10) as r:
+            return r.status, dict(r.headers), r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read().decode("utf-8", "replace")
+
+
+def _decisions(owner) -> int:
+    with owner.connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM core.review_decision")).scalar()
+
+
+# --- who may not -------------------------------------------------------------------------------------------
+
+def test_signed_out_visitors_get_nothing(server, owner):
+    first = _queue(owner).iloc[0]
+    for path in ("", "/next", f"/pair/{first.pair_id}", "/static/review.js"):
+        status, headers, body = _request(_url(server, path), headers={"Accept": "application/json"})
+        assert status == 401, (path, status)
+        assert first.left_record_key not in body
+        status, headers, body = _request(_url(server, path), headers={"Accept": "text/html"})
+        assert status in (302, 303, 307) and headers["location"].startswith("/auth/login?next="), (path, status)
+    before = _decisions(owner)
+    status, _, _ = _request(_url(server, f"/pair/{first.pair_id}"), data=b"decision=same&version=x",
+                            headers={"Content-Type": "application/x-www-form-urlencoded",
+                                     "Cookie": "_token=forged.jwt.value"})
+    assert status in (401, 403)
+    assert _decisions(owner) == before
+
+
+def test_an_analyst_sees_the_headquarters_page_but_not_the_review(browser, server, owner):
+    running, passwords = server
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{running.base_url}/ridni-hq/")
+    page.fill("input[name=username]", ANALYST)
+    page.fill("input[name=password]", passwords[ANALYST])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/ridni-hq/.*"))
+    assert page.locator("h1").inner_text().startswith("Situation on")  # analysts keep their counts
+    first = _queue(owner).iloc[0]
+    for path in ("", f"/pair/{first.pair_id}"):
+        response = page.goto(_url(server, path))
+        assert response.status == 403, path
+        assert "not allowed to read ridni_review" in page.content()
+        assert first.left_record_key not in page.content()
+    before = _decisions(owner)
+    posted = page.request.post(_url(server, f"/pair/{first.pair_id}"), form={"decision": "same", "version": "x"},
+                               headers={"Origin": running.base_url}, max_redirects=0)
+    assert posted.status == 403 and "not allowed to decide in ridni_review" in posted.text()
+    assert _decisions(owner) == before
+    context.close()
+
+
+# --- the officer ------------------------------------------------------------------------------------------
+
+def test_the_officer_sees_the_queue_by_impact_in_ukrainian(officer, server, owner):
+    rows = _queue(owner)
+    assert len(rows) >= 10
+    officer.goto(_url(server))
+    assert officer.locator("html").get_attribute("lang") == "uk"
+    assert officer.locator("h1").inner_text() == "Черга перевірки"
+    assert officer.locator("#size-pair b").inner_text() == str(len(rows))
+    shown = [int(p) for p in officer.eval_on_selector_all("table.queue tbody tr", "rows => rows.map(r => r.dataset.pair)")]
+    assert shown == rows["pair_id"].tolist()[:queue.PER_PAGE]
+    impacts = officer.eval_on_selector_all("table.queue tbody tr", "rows => rows.map(r => r.dataset.impact)")
+    assert impacts[0] == "out_of_missing" and impacts == sorted(impacts, key=list(queue.IMPACTS.values()).index)
+    assert officer.locator("table.queue tbody tr").first.locator("td").nth(2).inner_text() == \
+        "виводить особу зі зниклих безвісти"
+    _shot(officer, "review_queue.png", docs=True)
+    officer.get_by_role("link", name="English").click()
+    assert officer.locator("h1").inner_text() == "Review queue"
+    assert officer.locator("html").get_attribute("lang") == "en"
+    officer.get_by_role("link", name="Українська").click()
+    assert officer.locator("h1").inner_text() == "Черга перевірки"
+    loaded = officer.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(url.startswith(server[0].base_url) for url in loaded), loaded
+
+
+def test_the_review_in_the_airflow_navigation(officer, server):
+    officer.goto(f"{server[0].base_url}/")
+    officer.get_by_role("link", name=re.compile("^Review")).first.click()
+    officer.wait_for_url(re.compile(r".*/plugin/ridni-review$"))
+    assert officer.frame_locator("iframe").locator("h1").inner_text() == "Черга перевірки"
+    officer.get_by_role("link", name=re.compile("^Headquarters")).first.wait_for()
+
+
+def test_same_with_a_note_on_the_pair_that_moves_a_person_out_of_missing(officer, server, owner, chosen):
+    first = _queue(owner).iloc[0]
+    assert queue.IMPACTS[int(first.impact)] == "out_of_missing"
+    officer.goto(_url(server))
+    officer.locator("#start").click()
+    officer.wait_for_url(re.compile(rf".*/review/pair/{first.pair_id}$"))
+    assert officer.locator("h1").inner_text() == f"Пара {first.pair_id}"
+    keys = officer.locator('tr[data-field="record_key"] td').all_inner_texts()
+    assert keys == [first.left_record_key, first.right_record_key]
+    same = officer.locator("#effect-same").inner_text()
+    missing, confirmed = ((first.left_person, first.right_person) if first.left_category == "missing"
+                          else (first.right_person, first.left_person))
+    assert f"особа {missing} (зниклий безвісти)" in same.lower()
+    assert "виходить зі зниклих безвісти" in same and "На одну особу менше" in same
+    assert officer.locator('table.levels tbody tr').count() == 6
+    _shot(officer, "review_pair.png", docs=True)
+    officer.fill("#note", NOTE)
+    officer.get_by_role("button", name=re.compile("^Та сама особа")).click()
+    officer.wait_for_url(re.compile(r".*/review/pair/\d+\?done=\d+$"))
+    assert f"щодо пари {first.pair_id}: та сама особа" in officer.locator("#flash").inner_text()
+    with owner.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT d.decision, d.decided_by, d.note, d.shown, p.decision AS standing FROM core.review_decision d "
+            "JOIN core.review_pair p USING (pair_id) WHERE d.pair_id = :p"), {"p": int(first.pair_id)}).one()
+    assert (row.decision, row.decided_by, row.note, row.standing) == ("same", OFFICER, NOTE, "same")
+    assert row.shown["persons"] == [int(first.left_person), int(first.right_person)]
+    assert row.shown["effect"]["same"] == "out_of_missing" and row.shown["lang"] == "uk"
+    chosen["same"] = {"pair_id": int(first.pair_id), "persons": {int(missing), int(confirmed)}}
+
+
+def test_different_by_keyboard_on_a_pair_inside_one_person(officer, server, owner, chosen):
+    rows = _queue(owner)
+    inside = rows[rows["left_person"] == rows["right_person"]]
+    assert len(inside), "the demo's night has a pair whose two records the linkage put in one person"
+    pair = inside.iloc[0]
+    officer.goto(_url(server, f"/pair/{pair.pair_id}"))
+    assert "буде розділено" in officer.locator("#effect-different").inner_text()
+    officer.keyboard.press("d")
+    officer.wait_for_url(re.compile(r".*\?done=\d+$"))
+    with owner.connect() as conn:
+        assert conn.execute(sa.text("SELECT decision FROM core.review_pair WHERE pair_id = :p"),
+                            {"p": int(pair.pair_id)}).scalar() == "different"
+    chosen["different"] = {"pair_id": int(pair.pair_id), "person": int(pair.left_person)}
+
+
+def test_a_decision_on_a_stale_view_is_refused(officer, server, review_warehouse, owner):
+    pair_id = int(_queue(owner)["pair_id"].iloc[0])
+    officer.goto(_url(server, f"/pair/{pair_id}"))
+    reviewer = db.make_engine(review_warehouse.reviewer_url)
+    try:  # meanwhile another officer looks at the same pair and leaves it for later
+        with reviewer.begin() as conn:
+            decisions.record(conn, kind="pair", subject=pair_id, decision="not_sure", by="officer.two",
+                             version=decisions.pair_version(conn, pair_id))
+    finally:
+        reviewer.dispose()
+    before = _decisions(owner)
+    with officer.expect_navigation():
+        officer.keyboard.press("s")
+    assert officer.locator("h1").inner_text() == "Пара змінилася"
+    message = officer.locator("#message").inner_text()
+    assert f"Пара {pair_id} змінилася після того, як ви її відкрили" in message
+    assert "Ваше рішення не записано" in message
+    assert _decisions(owner) == before
+    _shot(officer, "review_stale.png")
+    officer.locator("#again").click()
+    assert "officer.two" in officer.locator("#history").inner_text()  # what changed it
+
+
+# --- the next night ---------------------------------------------------------------------------------------
+
+def test_the_next_run_shows_what_the_decisions_did(officer, server, owner, review_warehouse, persons_before,
+                                                   chosen, monkeypatch, capsys):
+    assert review_warehouse.run_next_night()["resolve_persons"] == "success"
+    with owner.connect() as conn:
+        persons_after = conn.execute(sa.text("SELECT count(DISTINCT person_id) FROM core.person_link")).scalar()
+        events = dict(conn.execute(sa.text("SELECT kind, count(*) FROM core.person_event WHERE night = :n "
+                                           "GROUP BY kind"), {"n": NEXT_NIGHT}).all())
+        joined = conn.execute(sa.text(
+            "SELECT DISTINCT l.person_id FROM core.review_pair p JOIN core.person_link l "
+            "ON (l.source_id, l.record_key) IN ((p.left_source_id, p.left_record_key), "
+            "(p.right_source_id, p.right_record_key)) WHERE p.pair_id = :p"), {"p": chosen["same"]["pair_id"]}
+        ).scalars().all()
+        apart = conn.execute(sa.text(
+            "SELECT count(DISTINCT l.person_id) FROM core.review_pair p JOIN core.person_link l "
+            "ON (l.source_id, l.record_key) IN ((p.left_source_id, p.left_record_key), "
+            "(p.right_source_id, p.right_record_key)) WHERE p.pair_id = :p"), {"p": chosen["different"]["pair_id"]}
+        ).scalar()
+        retired = conn.execute(sa.text("SELECT person_id, merged_into FROM core.person WHERE retired_on = :n"),
+                               {"n": NEXT_NIGHT}).all()
+        created = conn.execute(sa.text("SELECT person_id FROM core.person WHERE created_on = :n"),
+                               {"n": NEXT_NIGHT}).scalars().all()
+        log = pd.read_sql(sa.text("SELECT * FROM marts.change_log WHERE night = :n"), conn,
+                          params={"n": NEXT_NIGHT})
+        missing = dict(conn.execute(sa.text(
+            "SELECT night, count_value FROM marts.headline WHERE grp = 'all missing'")).all())
+
+    # the person count: the merge one person fewer, the split one more
+    assert events == {"merge": 1, "split": 1}
+    assert persons_after == persons_before - 1 + 1
+    assert len(created) == 1 and len(retired) == 1
+    # "same": the two records are one person now, the other person retired into it
+    assert len(joined) == 1 and joined[0] in chosen["same"]["persons"]
+    assert (next(iter(chosen["same"]["persons"] - set(joined))), joined[0]) in {tuple(r) for r in retired}
+    # "different": the person that held both records is split
+    assert apart == 2
+    # nothing else moved tonight: every change in the log is a reviewer's, marked as such
+    assert len(log) and set(log["review"]) == {"same", "different"}, log[["change", "review"]]
+    out_of = (log["from_category"] == "missing") & (log["to_category"] != "missing")
+    into = (log["to_category"] == "missing") & (log["from_category"] != "missing")
+    assert (out_of & (log["review"] == "same")).sum() == 1  # the person the "same" moved out of missing
+    assert missing[NEXT_NIGHT] == missing[NIGHT] - out_of.sum() + into.sum()
+
+    # the headquarters page marks them
+    officer.goto(f"{server[0].base_url}/ridni-hq/?night={NEXT_NIGHT}")
+    marks = officer.locator("table.change-log td.reviewed").all_inner_texts()
+    assert sorted(marks) == sorted(f"reviewer: {r}" for r in log["review"])
+    _shot(officer, "review_change_log.png")
+
+    # explain: the decision that shaped the person, its officer and note
+    from ridni.cli import main
+
+    monkeypatch.setenv("RIDNI_WAREHOUSE_URL", review_warehouse.url)
+    assert main(["explain", str(joined[0])]) == 0
+    out = capsys.readouterr().out
+    assert re.search(rf"#\d+ \S+ \S+ {OFFICER}: same on pair {chosen['same']['pair_id']} \(.*\) \[standing\], "
+                     rf'note: "{NOTE}"', out), out
+
+
+def test_clearing_the_queue_by_keyboard(officer, server, owner, review_warehouse):
+    """The rest of the queue, after the next night, each pair as the generator's ground truth says."""
+    truth = review_warehouse.truth()
+    left = len(_queue(owner))
+    officer.goto(_url(server, "/next"))
+    decided, started = 0, time.perf_counter()
+    while "/review/pair/" in officer.url:
+        keys = officer.locator('tr[data-field="record_key"] td').all_inner_texts()
+        sources = officer.locator('tr[data-field="source"] td').all_inner_texts()
+        same = truth[(sources[0], keys[0])] == truth[(sources[1], keys[1])]
+        before = officer.url
+        officer.keyboard.press("s" if same else "d")
+        officer.wait_for_url(lambda url, b=before: url != b)
+        decided += 1
+        assert decided <= left, "the queue does not shrink"
+    minutes = (time.perf_counter() - started) / 60
+    assert decided == left
+    assert officer.locator("#queue-empty").is_visible()
+    assert officer.locator("#size-pair b").inner_text() == "0"
+    assert _queue(owner).empty
+    rate = decided / minutes
+    OUTPUT.mkdir(exist_ok=True)
+    (OUTPUT / "review_keyboard.json").write_text(json.dumps(
+        {"decisions": decided, "seconds": round(minutes * 60, 2), "decisions_per_minute": round(rate)}))
+    print(f"{decided} decisions by keyboard in {minutes * 60:.1f} s: {rate:.0f} per minute")
+    assert rate > 60  # the page is never what holds a reviewer up
