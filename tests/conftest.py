@@ -110,7 +110,7 @@ def night_env(tmp_path, monkeypatch):
     generated drops (and their ground truth)."""
     import datetime as dt
 
-    from ridni.synth import generate
+    from ridni_dev.synth import generate
 
     monkeypatch.setenv("RIDNI_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("RIDNI_LANDING", str(tmp_path / "landing"))

@@ -69,12 +69,6 @@ def _confirm_withdrawals(args) -> int:
     return 0
 
 
-def _demo(args) -> int:
-    from ridni.demo import run_demo
-
-    return run_demo(persons=args.persons, nights=args.nights, seed=args.seed)
-
-
 def _explain(args) -> int:
     """Why a person is in their category: the records, how each was linked, which decided the situation
     and which the kind, and the records a review waits on."""
@@ -179,12 +173,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--night", help="YYYY-MM-DD: only the hold of this night (default: the source's pending hold)")
     p.set_defaults(func=_confirm_withdrawals)
 
-    p = sub.add_parser("demo", help="generate a night of extracts and run the nightly DAGs end to end")
-    p.add_argument("--persons", type=int, default=3000)
-    p.add_argument("--nights", type=int, default=1)
-    p.add_argument("--seed", type=int, default=1)
-    p.set_defaults(func=_demo)
-
     p = sub.add_parser("explain", help="explain a person's current category (records, links, rule)")
     p.add_argument("person_id", type=int)
     p.set_defaults(func=_explain)
@@ -192,22 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("docs", help="regenerate docs/sources.md from the source contracts")
     p.set_defaults(func=_docs)
 
-    from ridni import accuracy as figures
-    from ridni import bench
-    from ridni.linkage import accuracy
     from ridni.review import cli as review_cli
 
-    accuracy.add_parser(sub)
-    figures.add_parser(sub)
-    bench.add_parser(sub)
     review_cli.add_parser(sub)
-
-    try:
-        from ridni.synth import cli as synth_cli
-    except ImportError:  # pragma: no cover - the generator is optional in a production image
+    try:  # the development commands (demo, synth, bench, accuracy): not in the production image
+        from ridni_dev.cli import add_parsers
+    except ImportError:
         pass
     else:
-        synth_cli.add_parser(sub)
+        add_parsers(sub)
     return parser
 
 
@@ -215,10 +196,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.command == "synth":
-        from ridni.synth import cli as synth_cli
-
-        return synth_cli.run(args)
     return args.func(args)
 
 

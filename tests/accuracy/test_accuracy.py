@@ -16,8 +16,8 @@ from ridni import accuracy
 def published(tmp_path_factory, make_database):
     """Two generated nights run through the pipeline (without Airflow) into a warehouse of their own."""
     from ridni import db
-    from ridni.demo import run_night_in_process
-    from ridni.synth import generate
+    from ridni_dev.demo import run_night_in_process
+    from ridni_dev.synth import generate
 
     data = tmp_path_factory.mktemp("accuracy")
     mp = pytest.MonkeyPatch()

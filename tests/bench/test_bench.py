@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ridni import bench
 from ridni.contracts import all_contracts
+from ridni_dev import bench
 
 
 @pytest.fixture(scope="module")

@@ -32,8 +32,8 @@ from ridni.decide.run import decide_night  # noqa: E402
 from ridni.ingest.run import ingest_night  # noqa: E402
 from ridni.linkage.run import resolve_persons  # noqa: E402
 from ridni.publish.marts import build_marts  # noqa: E402
-from ridni.synth import generate  # noqa: E402
-from ridni.synth.truth import HEADLINE  # noqa: E402
+from ridni_dev.synth import generate  # noqa: E402
+from ridni_dev.synth.truth import HEADLINE  # noqa: E402
 
 synth = generate(out, seed=1, persons=persons, nights=nights)
 server = os.environ.get("RIDNI_TEST_SERVER_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")

@@ -1,4 +1,4 @@
-"""The engine and the generator's ground truth (``ridni.synth.truth.decide``, written apart from it) read the
+"""The engine and the generator's ground truth (``ridni_dev.synth.truth.decide``, written apart from it) read the
 rules tables alike, on random evidence dense with same-day conflicts of every sort (the generator's own
 nights have few)."""
 
@@ -9,7 +9,7 @@ import pandas as pd
 
 from ridni.decide.engine import decide, to_evidence
 from ridni.decide.rules import category_map
-from ridni.synth import truth
+from ridni_dev.synth import truth
 
 TYPES = np.array(["military", "civilian", "child"], dtype=object)
 

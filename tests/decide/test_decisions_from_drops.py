@@ -29,7 +29,7 @@ from ridni.decide.run import decide_night
 from ridni.ingest.run import ingest_night
 from ridni.privacy import pseudonymise
 from ridni.publish.marts import build_marts
-from ridni.synth import generate
+from ridni_dev.synth import generate
 
 START = dt.date(2026, 11, 1)
 SECOND = START + dt.timedelta(days=1)

@@ -21,7 +21,7 @@ from ridni.orchestration.notify import AlertNotifier
 def task(warehouse_url, monkeypatch):
     """A task's callback context, as Airflow passes it (the warehouse from RIDNI_WAREHOUSE_URL)."""
     monkeypatch.setenv("RIDNI_WAREHOUSE_URL", warehouse_url)
-    monkeypatch.delenv("AIRFLOW_CONN_RIDNI_WAREHOUSE", raising=False)  # left by a whole-DAG test (ridni.demo)
+    monkeypatch.delenv("AIRFLOW_CONN_RIDNI_WAREHOUSE", raising=False)  # left by a whole-DAG test (ridni_dev.demo)
     monkeypatch.delenv("AIRFLOW_CONN_RIDNI_SLACK", raising=False)
     monkeypatch.delenv("AIRFLOW_CONN_RIDNI_SMTP", raising=False)
     return {"ti": SimpleNamespace(dag_id="ingest_npu_appeals", task_id="receive_verify_load", try_number=1),

@@ -16,7 +16,7 @@ def ingested(tmp_path_factory, make_database, name: str, *, seed: int, persons: 
     """(engine, url, synth, reports): ``nights`` generated nights, the first ingested."""
     from ridni import db
     from ridni.ingest.run import ingest_night
-    from ridni.synth import generate
+    from ridni_dev.synth import generate
 
     data = tmp_path_factory.mktemp(name)
     mp = pytest.MonkeyPatch()

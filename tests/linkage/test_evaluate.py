@@ -2,7 +2,7 @@ import itertools
 
 import pandas as pd
 
-from ridni.linkage.evaluate import score
+from ridni_dev.evaluate import score
 
 
 def _brute(pred, true, latin=None):

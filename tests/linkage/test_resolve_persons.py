@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from generated import START, ingested
 
 from ridni.ingest.run import ingest_night
-from ridni.linkage.evaluate import score
 from ridni.linkage.run import resolve_persons
+from ridni_dev.evaluate import score
 
 NIGHT2 = START + dt.timedelta(days=1)
 

@@ -8,7 +8,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from ridni.demo import run_dag
+from ridni_dev.demo import run_dag
 
 pytestmark = pytest.mark.dag
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from ridni.contracts import all_contracts
 from ridni.ingest.run import ingest_night, ingest_source
-from ridni.synth.faults import FAULTS
+from ridni_dev.synth.faults import FAULTS
 
 START = dt.date(2026, 11, 1)
 SOURCES = [c.source_id for c in all_contracts()]

@@ -2,7 +2,7 @@
 backfill, and figures checked against the generator's ground truth.
 
 The ingest DAGs run at the night's date (``dag.test``); ``resolve_persons`` and ``publish_hq`` run as their
-assets trigger them, today, with the night the asset events carry (``ridni.demo.run_nightly_dags``)."""
+assets trigger them, today, with the night the asset events carry (``ridni_dev.demo.run_nightly_dags``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from ridni.demo import run_nightly_dags
+from ridni_dev.demo import run_nightly_dags
 
 pytestmark = pytest.mark.dag
 

@@ -24,7 +24,7 @@ def point_settings(setenv, root) -> None:
 def night_env(tmp_path, monkeypatch):
     """Point the pipeline's settings at ``tmp_path``; returns a function that fills it with generated drops
     (and their ground truth). The same as the pipeline tests' fixture of that name."""
-    from ridni.synth import generate
+    from ridni_dev.synth import generate
 
     point_settings(monkeypatch.setenv, tmp_path)
 

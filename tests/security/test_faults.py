@@ -29,7 +29,7 @@ from ridni.ingest.run import ingest_night, ingest_source
 from ridni.linkage.run import resolve_persons
 from ridni.publish.exports import publish_night
 from ridni.publish.marts import build_marts
-from ridni.synth import generate
+from ridni_dev.synth import generate
 
 PERSONS = 60
 INGEST_LAYERS = ("raw", "staging", "quarantine", "core", "audit")
@@ -321,7 +321,7 @@ def test_an_ingest_dag_with_the_warehouse_down_fails_cleanly_then_a_new_run_succ
     from airflow.dag_processing.dagbag import DagBag
 
     from ridni.config import PROJECT_ROOT
-    from ridni.demo import _airflow_connection
+    from ridni_dev.demo import _airflow_connection
 
     url, direct = fresh_warehouse
     night_env(persons=PERSONS)
@@ -347,8 +347,8 @@ def test_the_task_engine_follows_the_warehouse_connection(monkeypatch):
     """When the ``ridni_warehouse`` connection changes (fail-over to a standby, another warehouse), the next task
     run in the same process uses it: an in-process run (dag.test, the demo, the test suite) must not keep
     writing to the old warehouse."""
-    from ridni.demo import _airflow_connection
     from ridni.orchestration import warehouse
+    from ridni_dev.demo import _airflow_connection
 
     for host in ("db-a", "db-b", "db-a"):
         monkeypatch.setenv("AIRFLOW_CONN_RIDNI_WAREHOUSE", _airflow_connection(f"postgresql://u@{host}:5432/ridni"))

@@ -143,7 +143,7 @@ def test_1_a_night_of_re_delivered_snapshots_with_two_changed_children_is_resolv
         night_env, fresh_warehouse, tmp_path):
     """The second night re-delivers every snapshot's first-night files and only the children's list changes two
     statuses: no deterministic edge is new, and the edges' frame reached COPY through an empty first chunk."""
-    from ridni.demo import run_night_in_process
+    from ridni_dev.demo import run_night_in_process
 
     _, engine = fresh_warehouse
     night_env(persons=250)

@@ -38,7 +38,7 @@ from secutil import (
 
 from conftest import START, point_settings
 from ridni import db
-from ridni.synth import generate
+from ridni_dev.synth import generate
 
 pytestmark = pytest.mark.dag
 
@@ -49,7 +49,7 @@ FAULTS = ["garbage_rows:npu_appeals", "wrong_encoding:ombudsman", "truncated_fil
 REFUSED = {"ingest_ombudsman", "ingest_icrc_confirmations", "ingest_sbu_jc", "ingest_children_deported"}
 RUNNER = """
 import datetime as dt, json, sys
-from ridni.demo import run_nightly_dags
+from ridni_dev.demo import run_nightly_dags
 states = run_nightly_dags(sys.argv[1], dt.date.fromisoformat(sys.argv[2]))
 print("RIDNI-STATES " + json.dumps(states), flush=True)
 """

@@ -71,8 +71,8 @@ def test_a_night_without_a_key_is_not_published_then_is_with_one(night_env, fres
     import sqlalchemy as sa
 
     from conftest import START
-    from ridni.demo import run_night_in_process
     from ridni.night import run_night
+    from ridni_dev.demo import run_night_in_process
 
     _, engine = fresh_warehouse
     night_env(persons=60)

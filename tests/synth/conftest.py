@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from synth_files import ALL_FAULTS, START
 
-from ridni.synth import generate
+from ridni_dev.synth import generate
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ import json
 import pytest
 from synth_files import ALL_FAULTS, START, drop_dir, manifest, read_csv
 
-from ridni.synth import generate
-from ridni.synth.faults import DEFAULT_SOURCE, FAULTS
+from ridni_dev.synth import generate
+from ridni_dev.synth.faults import DEFAULT_SOURCE, FAULTS
 
 
 def _fault(result, name):

@@ -12,7 +12,7 @@ import pytest
 from synth_files import KEY_OF, START, drop_dir, manifest, noise_of, read_csv, read_records
 
 from ridni.standardise import rnokpp
-from ridni.synth import SOURCE_IDS
+from ridni_dev.synth import SOURCE_IDS
 
 DMY = re.compile(r"^\d{2}\.\d{2}\.\d{4}$")
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from synth_files import START, drop_dir
 
-from ridni.synth import FAULTS, SOURCE_IDS, generate, records_to_persons
-from ridni.synth import cli as synth_cli
-from ridni.synth.generate import RECORDS_PER_PERSON
+from ridni_dev.synth import FAULTS, SOURCE_IDS, generate, records_to_persons
+from ridni_dev.synth import cli as synth_cli
+from ridni_dev.synth.generate import RECORDS_PER_PERSON
 
 
 def _files(root: Path) -> dict[str, bytes]:

@@ -8,10 +8,10 @@ import json
 import numpy as np
 from synth_files import START, drop_dir
 
-from ridni.synth import render
-from ridni.synth.population import day, to_date
-from ridni.synth.rng import Rand
-from ridni.synth.vocab import latin_national, latin_russian, load, russian_patronymic, russify_surname
+from ridni_dev.synth import render
+from ridni_dev.synth.population import day, to_date
+from ridni_dev.synth.rng import Rand
+from ridni_dev.synth.vocab import latin_national, latin_russian, load, russian_patronymic, russify_surname
 
 
 def test_draws_depend_only_on_seed_stream_and_key():

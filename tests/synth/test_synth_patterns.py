@@ -11,7 +11,7 @@ import pytest
 from synth_files import START, drop_dir, manifest, read_records
 
 from ridni.standardise import rnokpp
-from ridni.synth import generate
+from ridni_dev.synth import generate
 
 PATTERNS = ["generic_and_specific_same_date", "generic_after_specific", "kind_changed_in_episode",
             "generic_only_child", "conflict_two_kinds", "conflict_death_vs_detention", "re_detained"]
@@ -124,9 +124,9 @@ def test_conflicts_of_equal_weight_reach_the_files(world):
 def test_exchange_lists_arrive_late_and_pile_up(tmp_path):
     """A backlog: a night whose drop holds an exchange list older than the day before, and the truth
     counts those persons returned only from that night."""
-    from ridni.synth.population import day, exchange_days, to_date
-    from ridni.synth.rng import Rand
-    from ridni.synth.sources import exchange_backlog
+    from ridni_dev.synth.population import day, exchange_days, to_date
+    from ridni_dev.synth.rng import Rand
+    from ridni_dev.synth.sources import exchange_backlog
 
     rng = Rand(4)
     start = START

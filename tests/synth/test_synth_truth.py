@@ -9,7 +9,7 @@ import json
 import pytest
 from synth_files import KEY_OF, START, drop_dir, read_records
 
-from ridni.synth import SOURCE_IDS, generate
+from ridni_dev.synth import SOURCE_IDS, generate
 
 # the delivered value -> the canonical status token (what the contracts map it to)
 TOKENS = {
@@ -102,7 +102,7 @@ def test_counts_add_up_and_persons_are_consistent(run):
 
 def test_headline_groups_are_those_headquarters_reads():
     marts = pytest.importorskip("ridni.publish.marts")
-    from ridni.synth.truth import HEADLINE
+    from ridni_dev.synth.truth import HEADLINE
 
     assert HEADLINE == marts.HEADLINE
 

@@ -2,7 +2,7 @@
 
 The demo's generator (``ridni synth``: the demo's seed, start date and population size) writes two nights
 of drops of every source; each night goes through what the nightly DAGs do, in their order, without
-Airflow (``ridni.demo.run_night_in_process``: ingest and Data Docs per source, resolve persons, decide,
+Airflow (``ridni_dev.demo.run_night_in_process``: ingest and Data Docs per source, resolve persons, decide,
 marts, exports). Two nights, so that the page has a previous night to compare with and a time series.
 """
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from ridni import db
-from ridni.demo import DEMO_START, run_night_in_process
-from ridni.synth import generate
+from ridni_dev.demo import DEMO_START, run_night_in_process
+from ridni_dev.synth import generate
 
-DEMO_SEED = 1  # ridni.demo.run_demo's default
+DEMO_SEED = 1  # ridni_dev.demo.run_demo's default
 DEMO_PERSONS = 3000  # the demo's size (bin/demo, ``ridni synth --persons 3000``)
 DEMO_NIGHTS = 2
 PSEUDONYM_KEY = "test-key-not-secret"

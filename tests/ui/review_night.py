@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from hq_demo import DEMO_PERSONS, DEMO_SEED, settings_env
 
 from ridni import db
-from ridni.demo import DEMO_START, run_night_in_process
-from ridni.synth import generate
+from ridni_dev.demo import DEMO_START, run_night_in_process
+from ridni_dev.synth import generate
 
 NIGHT = DEMO_START
 NEXT_NIGHT = NIGHT + dt.timedelta(days=1)

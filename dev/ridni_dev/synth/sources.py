@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ridni.synth import render
-from ridni.synth.population import FAR, HELD, TYPES, Population, day
-from ridni.synth.rng import Rand
-from ridni.synth.vocab import Vocab, latin_national, latin_russian, russian_patronymic, russify_surname
+from ridni_dev.synth import render
+from ridni_dev.synth.population import FAR, HELD, TYPES, Population, day
+from ridni_dev.synth.rng import Rand
+from ridni_dev.synth.vocab import Vocab, latin_national, latin_russian, russian_patronymic, russify_surname
 
 SOURCE_IDS = ("npu_appeals", "mvs_register", "coordhq_cases", "sbu_jc", "ombudsman", "icrc_confirmations",
               "exchange_returns", "children_deported")

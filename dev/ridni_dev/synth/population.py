@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ridni.standardise import rnokpp
-from ridni.synth.rng import Rand
-from ridni.synth.vocab import Vocab
+from ridni_dev.synth.rng import Rand
+from ridni_dev.synth.vocab import Vocab
 
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 WAR_START = dt.date(2022, 2, 24)

@@ -16,7 +16,7 @@
 
 The truth a warehouse should reach is what the delivered evidence supports, not what happened:
 ``ridni synth`` decides each true person's category from their delivered, standing records with
-the project's rules (``ridni.synth.truth``), so a person whom no source confirmed dead is rightly
+the project's rules (``ridni_dev.synth.truth``), so a person whom no source confirmed dead is rightly
 counted missing; what truly happened is in the truth's ``latent_category``, not scored here.
 
 With ``--truth``, links are the warehouse's current ones (person ids are stable from night to night,
@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ridni import db
-from ridni.linkage.evaluate import score as linkage_score
+from ridni_dev.evaluate import score as linkage_score
 
 START = dt.date(2026, 11, 1)
 HEADLINE_TOLERANCE = 0.01  # a headline group within 1 % of the truth
@@ -203,8 +203,8 @@ def scratch_warehouse() -> Iterator[tuple[Engine, Path]]:
 def run(persons: int = 3000, nights: int = 3, seed: int = 1, start: dt.date = START) -> list[NightScore]:
     """Generate ``nights`` nights of ``persons``, run each through the pipeline in a scratch warehouse and
     score it right after it ran."""
-    from ridni.demo import run_night_in_process
-    from ridni.synth import generate
+    from ridni_dev.demo import run_night_in_process
+    from ridni_dev.synth import generate
 
     scores = []
     with scratch_warehouse() as (engine, work):

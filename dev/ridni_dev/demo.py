@@ -42,7 +42,7 @@ def run_demo(*, persons: int = 3000, nights: int = 1, seed: int = 1) -> int:
     print(f"warehouse: {db.redacted(url)} ({where})")
     db.upgrade(url)
 
-    from ridni.synth import generate
+    from ridni_dev.synth import generate
 
     generate(s.data_dir, seed=seed, persons=persons, nights=nights, start_date=DEMO_START)
     print(f"extracts: {s.landing} (ground truth in {s.data_dir / 'truth'})")

@@ -1,9 +1,9 @@
 """``ridni bench``: the nightly run at scale, stage by stage, against the targets (docs/benchmark.md).
 
-    python -m ridni.bench                          # ~1,000,000 source records, then an incremental night
-    python -m ridni.bench --records 12000          # about the demo's size
-    python -m ridni.bench --work /tmp/rb --profile # keep (and reuse) the extracts; cProfile every stage
-    python -m ridni.bench --workers 1              # ingest the sources one after another, in this process
+    python -m ridni_dev.bench                          # ~1,000,000 source records, then an incremental night
+    python -m ridni_dev.bench --records 12000          # about the demo's size
+    python -m ridni_dev.bench --work /tmp/rb --profile # keep (and reuse) the extracts; cProfile every stage
+    python -m ridni_dev.bench --workers 1              # ingest the sources one after another, in this process
 
 A benchmark, never a timed test. It generates a population (``ridni synth`` in a child process, so
 its memory is not counted), makes a database of its own (``ridni_bench_<hex>``) on the warehouse's
@@ -477,7 +477,7 @@ def _activity_delta(before: dict, after: dict) -> dict[str, dict[str, int]]:
 # ------------------------------------------------------------------------------------------ generation
 def generate_extracts(work: Path, records: int, nights: int, seed: int) -> dict:
     """``ridni synth`` in a child process (its memory is not the pipeline's); reused when already there."""
-    from ridni.synth.generate import records_to_persons
+    from ridni_dev.synth.generate import records_to_persons
 
     persons = records_to_persons(records)
     marker = work / "bench-synth.json"
@@ -637,7 +637,9 @@ class IngestPool:
     """
 
     def __init__(self, workers: int, url: str, compare_rows: int):
-        from ridni import bench as here  # the workers' functions by their importable name, never __main__'s
+        from ridni_dev import (
+            bench as here,  # the workers' functions by their importable name, never __main__'s
+        )
 
         ctx = multiprocessing.get_context("spawn")
         self.here = here
@@ -849,9 +851,9 @@ def blocking_analysis(engine, truth_csv: Path) -> dict:
     from splink import DuckDBAPI
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
-    from ridni.linkage.evaluate import score
     from ridni.linkage.features import build_features
     from ridni.linkage.model import BLOCKING_RULES
+    from ridni_dev.evaluate import score
 
     t0 = time.perf_counter()
     with engine.connect() as conn:  # exactly what resolve_persons reads, in its order
@@ -943,7 +945,7 @@ def _positive(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     workers = args.workers or usable_cpus()
-    command = " ".join(["python -m ridni.bench", *(f"--records {args.records}",), f"--workers {workers}",
+    command = " ".join(["python -m ridni_dev.bench", *(f"--records {args.records}",), f"--workers {workers}",
                         *(["--no-incremental"] if args.no_incremental else []), *(["--profile"] if args.profile else [])])
     report = bench(command=command, records=args.records, seed=args.seed, incremental=not args.no_incremental,
                    report_path=args.report, work=args.work, server_url=args.server_url, keep_db=args.keep_db,
@@ -1160,7 +1162,7 @@ def render(report: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     import logging
 
-    parser = argparse.ArgumentParser(prog="python -m ridni.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ridni_dev.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     _arguments(parser)
     args = parser.parse_args(argv)

@@ -3,7 +3,7 @@
 - ``records.csv``: every source record the warehouse can hold by that night (delivered on
   this or an earlier night of the run, withdrawn or not): ``source_id, record_key,
   person_id, standing, noise`` (standing: in tonight's snapshot, or not withdrawn by ``op=D``;
-  noise: the record's planted typos, ``|``-joined, see ``ridni.synth.sources._noise``).
+  noise: the record's planted typos, ``|``-joined, see ``ridni_dev.synth.sources._noise``).
 - ``persons.csv``: every person with at least one delivered record: ``person_id, category,
   person_type, icrc_confirmed, region, sex, birth_date, disappeared_on, latent_category``
   (``person_type`` child = under 18 on ``disappeared_on``). ``category`` is
@@ -12,10 +12,10 @@
   this module's own code); empty when every piece of the person's evidence was
   withdrawn. ``latent_category`` is what truly was the case that night, known or not.
   ``patterns``: the situations planted in the person's life or records (``|``-joined, see
-  ``ridni.synth.sources.planted_patterns``), delivered by that night or not.
+  ``ridni_dev.synth.sources.planted_patterns``), delivered by that night or not.
 - ``counts.json``: expected counts per category, per headline group, per person type,
   and the rows delivered per source.
-- ``faults.json``: the faults injected into that night's drops (see ``ridni.synth.faults``).
+- ``faults.json``: the faults injected into that night's drops (see ``ridni_dev.synth.faults``).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ridni.synth.population import STATES, TYPES, Population, day
-from ridni.synth.sources import SOURCE_IDS, Table, planted_patterns
+from ridni_dev.synth.population import STATES, TYPES, Population, day
+from ridni_dev.synth.sources import SOURCE_IDS, Table, planted_patterns
 
 CATEGORIES = STATES
 # docs/domain.md: the groups headquarters reads first, in this order (None: the ICRC flag among the group above).

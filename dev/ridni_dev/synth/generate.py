@@ -10,11 +10,11 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ridni.synth import faults as faults_mod
-from ridni.synth import sources, truth, writers
-from ridni.synth.population import simulate
-from ridni.synth.rng import Rand
-from ridni.synth.vocab import load
+from ridni_dev.synth import faults as faults_mod
+from ridni_dev.synth import sources, truth, writers
+from ridni_dev.synth.population import simulate
+from ridni_dev.synth.rng import Rand
+from ridni_dev.synth.vocab import load
 
 log = logging.getLogger(__name__)
 

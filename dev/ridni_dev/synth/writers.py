@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ridni.synth import render
-from ridni.synth.population import day, to_date
-from ridni.synth.rng import Rand
-from ridni.synth.sources import CHURN, Table
+from ridni_dev.synth import render
+from ridni_dev.synth.population import day, to_date
+from ridni_dev.synth.rng import Rand
+from ridni_dev.synth.sources import CHURN, Table
 
 MANIFEST = "manifest.json"
 CHUNK_ROWS = 100_000
@@ -109,13 +109,13 @@ def npu_frame(t: Table, night: int, churn: Churn | None = None) -> pd.DataFrame:
 
 
 def _operators() -> list[str]:
-    from ridni.synth.vocab import load
+    from ridni_dev.synth.vocab import load
 
     return load().words["phone_operators"]
 
 
 def _region_uk() -> dict[str, str]:
-    from ridni.synth.vocab import load
+    from ridni_dev.synth.vocab import load
 
     return load().region_uk
 
@@ -168,7 +168,7 @@ def coordhq_frame(t: Table, night: int, churn: Churn | None = None) -> pd.DataFr
     mil = s["military"].to_numpy()
     office = s["office"].to_numpy(dtype=object)
     if churn is not None:
-        from ridni.synth.vocab import load
+        from ridni_dev.synth.vocab import load
 
         offices = np.asarray(load().words["offices"], dtype=object)
         edited, u = churn.draw("coordhq_cases", "office", s["rec"].to_numpy())

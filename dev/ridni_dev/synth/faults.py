@@ -5,7 +5,7 @@ default source is ``DEFAULT_SOURCE[name]`` (chosen so that all eight can be inje
 one run without two landing on the same drop) and the default night is the first
 (the second for ``register_seq_gap``, which needs a previous delta to be missing from).
 
-Each fault function takes the written :class:`~ridni.synth.writers.Drop` and leaves it
+Each fault function takes the written :class:`~ridni_dev.synth.writers.Drop` and leaves it
 in the faulted state; it returns an :class:`InjectedFault` (what it did, ``expect``: what
 the pipeline must do, ``lines``: the file lines concerned), which the generator lists in
 ``SynthResult.faults`` and writes to ``truth/<night>/faults.json``:
@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from ridni.synth.writers import MANIFEST, Drop
+from ridni_dev.synth.writers import MANIFEST, Drop
 
 DEFAULT_SOURCE = {
     "truncated_file": "icrc_confirmations",
@@ -254,7 +254,7 @@ FAULTS: dict[str, Callable[[Drop], InjectedFault]] = {
 
 def parse(specs: Collection[str], nights: list[dt.date]) -> list[FaultSpec]:
     """Resolve fault specs against the run's nights; raise ValueError for anything unknown."""
-    from ridni.synth.sources import SOURCE_IDS
+    from ridni_dev.synth.sources import SOURCE_IDS
 
     out = []
     for spec in specs:

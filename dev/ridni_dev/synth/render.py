@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ridni.synth.rng import Rand
-from ridni.synth.vocab import Vocab
+from ridni_dev.synth.rng import Rand
+from ridni_dev.synth.vocab import Vocab
 
 APOSTROPHES = ("'", "\u2019", "\u02bc")  # U+0027, U+2019, U+02BC: all three arrive
 CP1251_APOSTROPHES = ("'", "\u2019")      # U+02BC has no place in Windows-1251

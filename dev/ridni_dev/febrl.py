@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ridni.linkage import clusters
-from ridni.linkage.evaluate import score
 from ridni.linkage.features import build_features
 from ridni.linkage.model import predict
+from ridni_dev.evaluate import score
 
 EXTRA_FIELDS = {"soc_sec_id": "id", "street_number": "id", "address_1": "text", "address_2": "text",
                 "suburb": "text", "postcode": "id", "state": "exact"}

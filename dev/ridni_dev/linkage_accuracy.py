@@ -12,16 +12,16 @@ import json
 import pandas as pd
 import sqlalchemy as sa
 
-from ridni.linkage.evaluate import score
+from ridni_dev.evaluate import score
 
 NIGHT = dt.date(2026, 11, 1)
 
 
 def synthetic(persons: int = 3000, seed: int = 1) -> dict:
-    from ridni.accuracy import scratch_warehouse
     from ridni.ingest.run import ingest_night
     from ridni.linkage.run import resolve_persons
-    from ridni.synth import generate
+    from ridni_dev.accuracy import scratch_warehouse
+    from ridni_dev.synth import generate
 
     with scratch_warehouse() as (engine, work):
         synth = generate(work, seed=seed, persons=persons, nights=1, start_date=NIGHT)
@@ -47,7 +47,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     if args.febrl4:
-        from ridni.linkage import febrl
+        from ridni_dev import febrl
 
         print(json.dumps(febrl.run(), indent=2))
     else:

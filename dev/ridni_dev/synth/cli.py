@@ -13,8 +13,8 @@ from pathlib import Path
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    from ridni.synth.faults import DEFAULT_SOURCE, FAULTS
-    from ridni.synth.generate import DEFAULT_START
+    from ridni_dev.synth.faults import DEFAULT_SOURCE, FAULTS
+    from ridni_dev.synth.generate import DEFAULT_START
 
     p = subparsers.add_parser(
         "synth", help="generate synthetic nightly extracts (landing zone) with ground truth",
@@ -36,7 +36,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ridni.synth.generate import generate, records_to_persons
+    from ridni_dev.synth.generate import generate, records_to_persons
 
     out = args.out
     if out is None:

@@ -9,12 +9,12 @@ night, and writes:
   ``rows``; ``seq`` for the register), exactly as ../shared/design/SOURCES.md specifies. A
   night without an exchange has no ``exchange_returns`` folder;
 - the ground truth ``out_dir/truth/<YYYY-MM-DD>/`` (records.csv, persons.csv, counts.json,
-  faults.json; see :mod:`ridni.synth.truth`).
+  faults.json; see :mod:`ridni_dev.synth.truth`).
 
 Deterministic: the same arguments give byte-identical files (XLSX included: fixed
 document dates and zip timestamps). Incremental: ``nights=N+1`` writes the same first N
 nights as ``nights=N`` (every draw is keyed by seed, purpose and person/record/day, see
-:mod:`ridni.synth.rng`). The register's first delta (seq 1, the first night) carries its
+:mod:`ridni_dev.synth.rng`). The register's first delta (seq 1, the first night) carries its
 whole history since 2022 (every I/U/D row); later deltas carry one day's changes. Exchange
 files before the first night are not in the landing zone (they were delivered before);
 the eve of the first night is always an exchange day, so the first night carries an exchange
@@ -47,18 +47,18 @@ appeals per person from different relatives, records withdrawn from later snapsh
 (``not_confirmed``, SBU records removed), the register's I/U/D deltas citing police appeal
 numbers, exchange lists that arrive late. Each record's typos are in the truth (``noise``).
 Situations, with the persons they concern in the truth (``patterns``,
-:func:`ridni.synth.sources.planted_patterns`): joint confirmations (generic and specific
+:func:`ridni_dev.synth.sources.planted_patterns`): joint confirmations (generic and specific
 evidence of one held episode on one date), generic re-confirmations, kinds that change inside
 an episode, deported children with only generic evidence, planted conflicts of equal weight,
 re-detention after a return. Clean files keep the contracts' row rules but for the typos a
 flag catches (``ridni.ingest.validate.FLAGS``): birth <= disappearance <= registration <=
 extract date, plausible ages, allowed values and patterns.
 
-Faults: :data:`ridni.synth.faults.FAULTS` (name -> function), documented in that module.
+Faults: :data:`ridni_dev.synth.faults.FAULTS` (name -> function), documented in that module.
 """
 
-from ridni.synth.faults import FAULTS
-from ridni.synth.generate import DEFAULT_START, DropInfo, SynthResult, generate, records_to_persons
-from ridni.synth.sources import SOURCE_IDS
+from ridni_dev.synth.faults import FAULTS
+from ridni_dev.synth.generate import DEFAULT_START, DropInfo, SynthResult, generate, records_to_persons
+from ridni_dev.synth.sources import SOURCE_IDS
 
 __all__ = ["DEFAULT_START", "FAULTS", "SOURCE_IDS", "DropInfo", "SynthResult", "generate", "records_to_persons"]
