@@ -9,7 +9,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from ridni import accuracy
+from ridni_dev import accuracy
 
 
 @pytest.fixture(scope="module")
