@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import translitua
 
+from ridni.standardise import given_names as given_names_table
+from ridni.standardise import regions as regions_table
+
 SYNTH_DATA = Path(__file__).resolve().parent / "data"
-STANDARDISE_DATA = Path(__file__).resolve().parents[1] / "standardise" / "data"
 
 _RU_ENDINGS = (("ський", "ский"), ("цький", "цкий"), ("зький", "зкий"), ("ська", "ская"), ("цька", "цкая"),
                ("зька", "зкая"))
@@ -160,9 +162,9 @@ def load() -> Vocab:
     tail_weight = _zipf(len(tail), s=0.6, shift=60.0)
     # the tail's forms in a fixed shuffled order, so their frequency does not follow the roots' order
     tail = [tail[i] for i in np.random.default_rng(0).permutation(len(tail))]
-    with open(STANDARDISE_DATA / "given_names.csv", encoding="utf-8", newline="") as f:
+    with open(given_names_table.DATA, encoding="utf-8", newline="") as f:
         given = [row for row in csv.DictReader(f) if row.get("uk")]
-    with open(STANDARDISE_DATA / "regions.csv", encoding="utf-8", newline="") as f:
+    with open(regions_table.DATA, encoding="utf-8", newline="") as f:
         regions = list(csv.DictReader(f))
     words = json.loads((SYNTH_DATA / "vocabulary.json").read_text(encoding="utf-8"))
 
