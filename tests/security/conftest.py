@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-
-START = dt.date(2026, 11, 1)
-PSEUDONYM_KEY = "test-key-not-secret"
-
-
-def point_settings(setenv, root) -> None:
-    """Point every pipeline setting at ``root`` (``setenv(name, value)``)."""
-    setenv("RIDNI_DATA_DIR", str(root))
-    setenv("RIDNI_LANDING", str(root / "landing"))
-    setenv("RIDNI_ARCHIVE", str(root / "archive"))
-    setenv("RIDNI_EXPORTS", str(root / "exports"))
-    setenv("RIDNI_DATA_DOCS", str(root / "data_docs"))
-    setenv("RIDNI_PSEUDONYM_KEY", PSEUDONYM_KEY)
+from secutil import START, point_settings
 
 
 @pytest.fixture

@@ -27,6 +27,21 @@ import sqlalchemy as sa
 
 from ridni.contracts import all_contracts
 
+# The night the security tests generate from, and the pseudonym key their pipeline runs with.
+START = dt.date(2026, 11, 1)
+PSEUDONYM_KEY = "test-key-not-secret"
+
+
+def point_settings(setenv, root) -> None:
+    """Point every pipeline setting at ``root`` (``setenv(name, value)``)."""
+    setenv("RIDNI_DATA_DIR", str(root))
+    setenv("RIDNI_LANDING", str(root / "landing"))
+    setenv("RIDNI_ARCHIVE", str(root / "archive"))
+    setenv("RIDNI_EXPORTS", str(root / "exports"))
+    setenv("RIDNI_DATA_DOCS", str(root / "data_docs"))
+    setenv("RIDNI_PSEUDONYM_KEY", PSEUDONYM_KEY)
+
+
 # ------------------------------------------------------------------------------------------ needles
 _APOSTROPHES = dict.fromkeys(map(ord, "'’ʼ`‘"), None)  # removed: Мар'яна, Марʼяна and Мар’яна are one word
 _WORD = re.compile(r"[^\W\d_]+")
@@ -45,16 +60,16 @@ class Needles:
     """What must never appear where analysts, auditors or operators look."""
 
     name_pairs: set[tuple[str, str]] = field(default_factory=set)  # (surname, first name), both orders
-    birth_dates: set[str] = field(default_factory=set)             # ISO and DD.MM.YYYY
+    birth_dates: set[str] = field(default_factory=set)  # ISO and DD.MM.YYYY
     rnokpp: set[str] = field(default_factory=set)
-    phones: set[str] = field(default_factory=set)                  # digits: 380XXXXXXXXX and 0XXXXXXXXX
+    phones: set[str] = field(default_factory=set)  # digits: 380XXXXXXXXX and 0XXXXXXXXX
     records: int = 0
 
     def add_name(self, surname, first_name) -> None:
         s, f = words(surname or ""), words(first_name or "")
         if s and f:
-            self.name_pairs.add((s[-1], f[0]))   # "Surname First"
-            self.name_pairs.add((f[-1], s[0]))   # "First Surname"
+            self.name_pairs.add((s[-1], f[0]))  # "Surname First"
+            self.name_pairs.add((f[-1], s[0]))  # "First Surname"
 
     def add_full_name(self, full) -> None:
         w = words(full or "")
@@ -102,10 +117,14 @@ def _rows(contract, path: Path) -> Iterable[dict]:
     """Each delivered record as {column source name: value}, read without the pipeline's parser."""
     if contract.format == "csv":
         text = path.read_bytes().decode(contract.encoding)
-        yield from csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=contract.delimiter)
+        yield from csv.DictReader(
+            io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=contract.delimiter
+        )
     elif contract.format in ("jsonl", "json"):
         text = path.read_text(encoding="utf-8")
-        objs = json.loads(text) if contract.format == "json" else [json.loads(x) for x in text.splitlines() if x]
+        objs = (
+            json.loads(text) if contract.format == "json" else [json.loads(x) for x in text.splitlines() if x]
+        )
         for obj in objs:
             flat = {}
             for c in contract.columns:
@@ -251,9 +270,13 @@ def scan_files(needles: Needles, root: Path) -> tuple[list[Finding], int]:
 def table_texts(engine: sa.Engine, schemas: Iterable[str]) -> Iterable[tuple[str, str]]:
     """Every row of every table of ``schemas`` as JSON text, per table."""
     with engine.connect() as conn:
-        tables = conn.execute(sa.text(
-            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
-            "WHERE table_schema = ANY(:s) AND table_type = 'BASE TABLE' ORDER BY 1"), {"s": list(schemas)}).scalars()
+        tables = conn.execute(
+            sa.text(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                "WHERE table_schema = ANY(:s) AND table_type = 'BASE TABLE' ORDER BY 1"
+            ),
+            {"s": list(schemas)},
+        ).scalars()
         for table in list(tables):
             rows = conn.execute(sa.text(f"SELECT row_to_json(t)::text FROM {table} t")).scalars().all()  # noqa: S608
             yield table, "\n".join(rows)
@@ -267,15 +290,27 @@ def airflow_texts(airflow_home: Path) -> Iterable[tuple[str, str]]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
         names = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        for table in ("xcom", "rendered_task_instance_fields", "log", "dag_run", "task_instance",
-                      "task_instance_history", "asset_event", "trigger", "task_instance_note", "dag_run_note",
-                      "callback", "hitl_detail"):
+        for table in (
+            "xcom",
+            "rendered_task_instance_fields",
+            "log",
+            "dag_run",
+            "task_instance",
+            "task_instance_history",
+            "asset_event",
+            "trigger",
+            "task_instance_note",
+            "dag_run_note",
+            "callback",
+            "hitl_detail",
+        ):
             if table not in names:
                 continue
             parts = []
             for row in conn.execute(f'SELECT * FROM "{table}"'):  # noqa: S608
-                parts.append(" | ".join(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-                                        for v in row))
+                parts.append(
+                    " | ".join(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in row)
+                )
             yield f"airflow.db:{table}", "\n".join(parts)
     finally:
         conn.close()
@@ -285,21 +320,40 @@ def airflow_texts(airflow_home: Path) -> Iterable[tuple[str, str]]:
 # Surrogate keys, clocks and run ids differ between two equivalent runs; everything else must not.
 # Paths (landing_uri, archive_uri, folder) name the test's own folders. audit.validation.summary holds GX's run
 # times; quarantine_ref and alert messages name row ids.
-VOLATILE = {"load_id", "last_load_id", "drop_id", "id", "run_id", "dag_run_id", "data_docs_uri", "summary",
-            "folder", "quarantine_ref", "landing_uri", "archive_uri", "at"}
+VOLATILE = {
+    "load_id",
+    "last_load_id",
+    "drop_id",
+    "id",
+    "run_id",
+    "dag_run_id",
+    "data_docs_uri",
+    "summary",
+    "folder",
+    "quarantine_ref",
+    "landing_uri",
+    "archive_uri",
+    "at",
+}
 LAYERS = ("raw", "staging", "quarantine", "core", "marts", "audit")
 
 
-def fingerprint(engine: sa.Engine, schemas: Iterable[str] = LAYERS, skip: Iterable[str] = ()) -> dict[str, tuple]:
+def fingerprint(
+    engine: sa.Engine, schemas: Iterable[str] = LAYERS, skip: Iterable[str] = ()
+) -> dict[str, tuple]:
     """Per table: (row count, digest of the rows' content without surrogate keys and timestamps)."""
     out = {}
     skip = set(skip)
     with engine.connect() as conn:
-        cols = conn.execute(sa.text(
-            "SELECT c.table_schema || '.' || c.table_name, c.column_name, c.data_type "
-            "FROM information_schema.columns c JOIN information_schema.tables t "
-            "ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE' "
-            "WHERE c.table_schema = ANY(:s) ORDER BY 1, c.ordinal_position"), {"s": list(schemas)}).all()
+        cols = conn.execute(
+            sa.text(
+                "SELECT c.table_schema || '.' || c.table_name, c.column_name, c.data_type "
+                "FROM information_schema.columns c JOIN information_schema.tables t "
+                "ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE' "
+                "WHERE c.table_schema = ANY(:s) ORDER BY 1, c.ordinal_position"
+            ),
+            {"s": list(schemas)},
+        ).all()
         by_table: dict[str, list[str]] = {}
         for table, col, _ in cols:
             by_table.setdefault(table, [])
@@ -336,16 +390,27 @@ def refresh_manifest(folder: Path, name: str, rows: int | None = None) -> None:
     path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def write_drop(folder: Path, source_id: str, night: dt.date, files: dict[str, bytes], rows: dict[str, int],
-               seq: int | None = None) -> Path:
+def write_drop(
+    folder: Path,
+    source_id: str,
+    night: dt.date,
+    files: dict[str, bytes],
+    rows: dict[str, int],
+    seq: int | None = None,
+) -> Path:
     """A complete drop of the test's own: the files, then a manifest that matches them exactly."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (folder / name).write_bytes(data)
-    manifest = {"source": source_id, "extract_date": night.isoformat(),
-                "files": [{"name": n, "sha256": hashlib.sha256(d).hexdigest(), "rows": rows[n]}
-                          for n, d in sorted(files.items())]}
+    manifest = {
+        "source": source_id,
+        "extract_date": night.isoformat(),
+        "files": [
+            {"name": n, "sha256": hashlib.sha256(d).hexdigest(), "rows": rows[n]}
+            for n, d in sorted(files.items())
+        ],
+    }
     if seq is not None:
         manifest["seq"] = seq
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")

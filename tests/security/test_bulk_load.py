@@ -9,9 +9,9 @@ import uuid
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from secutil import START
 from sqlalchemy.engine import make_url
 
-from conftest import START
 from ridni import db
 from ridni.decide.run import decide_night
 from ridni.ingest.run import ingest_night
@@ -51,13 +51,15 @@ def _schema(engine, tables=BULK_LOADED) -> list[tuple]:
 
 def _partition(engine) -> set[frozenset]:
     with engine.connect() as conn:
-        links = pd.read_sql(sa.text("SELECT source_id || '/' || record_key AS rec, person_id FROM core.person_link"),
-                            conn)
+        links = pd.read_sql(
+            sa.text("SELECT source_id || '/' || record_key AS rec, person_id FROM core.person_link"), conn
+        )
     return {frozenset(g["rec"]) for _, g in links.groupby("person_id")}
 
 
 def test_a_full_night_as_the_writer_builds_indexes_after_the_load_and_keeps_every_one(
-        writer, night_env, monkeypatch):
+    writer, night_env, monkeypatch
+):
     admin, engine = writer
     night_env(persons=300)
     list(ingest_night(admin, START))
@@ -73,8 +75,11 @@ def test_a_full_night_as_the_writer_builds_indexes_after_the_load_and_keeps_ever
     time.sleep(0.7)
     with admin.connect() as conn:
         conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
-        calls = dict(conn.execute(sa.text(
-            "SELECT funcname, calls FROM pg_stat_user_functions WHERE schemaname = 'core'")).all())
+        calls = dict(
+            conn.execute(
+                sa.text("SELECT funcname, calls FROM pg_stat_user_functions WHERE schemaname = 'core'")
+            ).all()
+        )
         saved = conn.execute(sa.text("SELECT count(*) FROM core.deferred_ddl")).scalar()
         evidence = conn.execute(sa.text("SELECT count(*) FROM core.evidence")).scalar()
     # features, links, person links, evidence: each loaded with its indexes built after
@@ -96,8 +101,10 @@ def test_the_writer_may_defer_only_the_bulk_loaded_tables_and_never_touch_the_sa
         with pytest.raises(sa.exc.InternalError, match="not a bulk-loaded table"):
             conn.execute(sa.text("SELECT core.defer_indexes('core.source_record')"))
         conn.rollback()
-        for sql in ("SELECT * FROM core.deferred_ddl",
-                    "INSERT INTO core.deferred_ddl VALUES ('core.evidence', 'x', 'index', 'DROP TABLE core.person')"):
+        for sql in (
+            "SELECT * FROM core.deferred_ddl",
+            "INSERT INTO core.deferred_ddl VALUES ('core.evidence', 'x', 'index', 'DROP TABLE core.person')",
+        ):
             with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
                 conn.execute(sa.text(sql))
             conn.rollback()
@@ -118,7 +125,11 @@ def test_a_night_that_fails_after_deferring_leaves_every_index(writer, monkeypat
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom), engine.begin() as conn, db.indexes_after_load(conn, "core.evidence", 10**6) as deferred:
+    with (
+        pytest.raises(Boom),
+        engine.begin() as conn,
+        db.indexes_after_load(conn, "core.evidence", 10**6) as deferred,
+    ):
         assert deferred
         raise Boom
     assert _schema(admin) == before

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from secutil import TcpProxy, diff, fingerprint, write_drop
+from secutil import START, TcpProxy, diff, fingerprint, point_settings, write_drop
 from sqlalchemy.engine import make_url
 
 import ridni.decide.run
@@ -22,7 +22,6 @@ import ridni.ingest.load
 import ridni.linkage.run
 import ridni.publish.exports
 import ridni.publish.marts
-from conftest import START, point_settings
 from ridni import db
 from ridni.decide.run import decide_night
 from ridni.ingest.run import ingest_night, ingest_source
@@ -91,8 +90,9 @@ KILL_POINTS = {
 
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
-def test_a_load_killed_midway_and_retried_is_as_if_it_ran_once(night_env, fresh_warehouse, npu_reference,
-                                                               monkeypatch, point):
+def test_a_load_killed_midway_and_retried_is_as_if_it_ran_once(
+    night_env, fresh_warehouse, npu_reference, monkeypatch, point
+):
     _, engine = fresh_warehouse
     night_env(persons=PERSONS)
     module, name, after = KILL_POINTS[point]
@@ -100,7 +100,9 @@ def test_a_load_killed_midway_and_retried_is_as_if_it_ran_once(night_env, fresh_
     with pytest.raises(Killed):
         ingest_source(engine, "npu_appeals", START)
     assert fired == [name]
-    with engine.connect() as conn:  # the file's transaction left nothing behind; the drop is received, not loaded
+    with (
+        engine.connect() as conn
+    ):  # the file's transaction left nothing behind; the drop is received, not loaded
         assert conn.execute(sa.text("SELECT status FROM raw.drop")).scalar_one() == "received"
         for table in ("staging.load", "staging.record", "core.source_record", "core.source_record_version"):
             assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == 0, table  # noqa: S608
@@ -110,7 +112,8 @@ def test_a_load_killed_midway_and_retried_is_as_if_it_ran_once(night_env, fresh_
 
 
 def test_a_load_whose_process_is_killed_with_sigkill_after_the_merge_is_retried_cleanly(
-        night_env, fresh_warehouse, npu_reference, tmp_path):
+    night_env, fresh_warehouse, npu_reference, tmp_path
+):
     """The worker process dies for real (SIGKILL, no exception handling) with the merge done and uncommitted."""
     url, engine = fresh_warehouse
     night_env(persons=PERSONS)
@@ -126,8 +129,13 @@ def test_a_load_whose_process_is_killed_with_sigkill_after_the_merge_is_retried_
         "load._merge_into_core = die\n"
         "ingest_source(db.make_engine(sys.argv[1]), 'npu_appeals', dt.date.fromisoformat(sys.argv[2]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, url, START.isoformat()], env=dict(os.environ),
-                          capture_output=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script, url, START.isoformat()],
+        env=dict(os.environ),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM core.source_record")).scalar() == 0
@@ -145,14 +153,19 @@ DOWNSTREAM_KILLS = {  # the step's task, what dies, and on writing which table
 
 # ------------------------------------------------------------------------------------------ (b)
 def test_the_same_night_twice_then_killed_midway_leaves_the_same_warehouse_and_byte_identical_exports(
-        night_env, fresh_warehouse, tmp_path, monkeypatch):
+    night_env, fresh_warehouse, tmp_path, monkeypatch
+):
     _, engine = fresh_warehouse
     night_env(persons=PERSONS, faults=["garbage_rows:npu_appeals"])
     exports = tmp_path / "exports"
     assert {r.status for r in ingest_night(engine, START)} <= {"loaded", "no_drop"}
     folder = _downstream(engine, START, exports)
     first, files = fingerprint(engine), _files(folder)
-    assert first["quarantine.rejected_row"][0] > 0 and first["audit.alert"][0] > 0 and first["marts.change_log"][0]
+    assert (
+        first["quarantine.rejected_row"][0] > 0
+        and first["audit.alert"][0] > 0
+        and first["marts.change_log"][0]
+    )
 
     # the same night again, every step: nothing changes, the exports are the same bytes
     with engine.connect() as conn:
@@ -173,8 +186,13 @@ def test_the_same_night_twice_then_killed_midway_leaves_the_same_warehouse_and_b
             assert fired, what
         assert diff(fingerprint(engine), first) == {}, what
     with monkeypatch.context() as mp:
-        fired = arm(mp, ridni.publish.exports, "_write_xlsx", after=True,
-                    when=lambda frame, path, sheet: sheet == "change_log")
+        fired = arm(
+            mp,
+            ridni.publish.exports,
+            "_write_xlsx",
+            after=True,
+            when=lambda frame, path, sheet: sheet == "change_log",
+        )
         with pytest.raises(Killed):
             publish_night(engine, START, exports)
         assert fired
@@ -191,12 +209,17 @@ def _register(engine) -> dict:
         applied = conn.execute(sa.text("SELECT seq FROM core.delta_applied ORDER BY seq")).scalars().all()
         drops = conn.execute(sa.text("SELECT seq, status FROM raw.drop ORDER BY extract_date, drop_id")).all()
         alerts = conn.execute(sa.text("SELECT kind, message FROM audit.alert ORDER BY id")).all()
-    return {"applied": applied, "drops": [tuple(d) for d in drops], "alerts": [tuple(a) for a in alerts],
-            "core": fingerprint(engine, ["core"])}
+    return {
+        "applied": applied,
+        "drops": [tuple(d) for d in drops],
+        "alerts": [tuple(a) for a in alerts],
+        "core": fingerprint(engine, ["core"]),
+    }
 
 
 def test_register_deltas_out_of_order_wait_for_the_missing_one_then_apply_in_order(
-        night_env, fresh_warehouse, make_database):
+    night_env, fresh_warehouse, make_database
+):
     _, engine = fresh_warehouse
     synth = night_env(persons=PERSONS, nights=3)
     n1, n2, n3 = synth.nights
@@ -235,8 +258,8 @@ def test_a_gap_in_the_register_deltas_stops_everything_after_it(night_env, fresh
     n1, n2, n3 = synth.nights
     assert ingest_source(engine, "mvs_register", n1).status == "loaded"
     core = fingerprint(engine, ["core"])
-    assert ingest_source(engine, "mvs_register", n2).status == "held"   # seq 3: seq 2 never came
-    assert ingest_source(engine, "mvs_register", n3).status == "held"   # seq 4: still nothing past the gap
+    assert ingest_source(engine, "mvs_register", n2).status == "held"  # seq 3: seq 2 never came
+    assert ingest_source(engine, "mvs_register", n3).status == "held"  # seq 4: still nothing past the gap
     state = _register(engine)
     assert state["applied"] == [1] and state["core"] == core
     assert state["drops"] == [(1, "loaded"), (3, "held"), (4, "held")]
@@ -253,13 +276,17 @@ def proxy(server_url):
     p.cut()
 
 
-def test_the_warehouse_unreachable_fails_cleanly_then_a_retry_succeeds(night_env, fresh_warehouse, proxy,
-                                                                        npu_reference, tmp_path, monkeypatch):
+def test_the_warehouse_unreachable_fails_cleanly_then_a_retry_succeeds(
+    night_env, fresh_warehouse, proxy, npu_reference, tmp_path, monkeypatch
+):
     url, direct = fresh_warehouse
     night_env(persons=PERSONS)
     secret = "pw-never-in-messages"
-    via_proxy = db.make_engine(make_url(url).set(host="127.0.0.1", port=proxy.port, password=secret)
-                               .render_as_string(hide_password=False))
+    via_proxy = db.make_engine(
+        make_url(url)
+        .set(host="127.0.0.1", port=proxy.port, password=secret)
+        .render_as_string(hide_password=False)
+    )
 
     # 1. unreachable from the start (nothing listens): a clear error, nothing archived or written
     with pytest.raises(sa.exc.OperationalError) as refused:
@@ -313,7 +340,8 @@ def _task_states(run) -> dict[str, str]:
 
 @pytest.mark.dag
 def test_an_ingest_dag_with_the_warehouse_down_fails_cleanly_then_a_new_run_succeeds(
-        night_env, fresh_warehouse, proxy, airflow_db, npu_reference, monkeypatch):
+    night_env, fresh_warehouse, proxy, airflow_db, npu_reference, monkeypatch
+):
     """Through Airflow (dag.test): the task fails on the refused connection, its failure callback survives the
     warehouse being down, nothing is written; with the warehouse back, a new run loads the night."""
     import datetime as dt
@@ -327,8 +355,9 @@ def test_an_ingest_dag_with_the_warehouse_down_fails_cleanly_then_a_new_run_succ
     night_env(persons=PERSONS)
     proxied = make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     monkeypatch.setenv("AIRFLOW_CONN_RIDNI_WAREHOUSE", _airflow_connection(proxied))
-    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "ingest_sources.py"),
-                 safe_mode=False).get_dag("ingest_npu_appeals")
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "ingest_sources.py"), safe_mode=False).get_dag(
+        "ingest_npu_appeals"
+    )
     conf = {"night": START.isoformat()}
     down = dag.test(logical_date=dt.datetime.now(dt.UTC), run_conf=conf)
     assert str(getattr(down.state, "value", down.state)) == "failed"
@@ -351,15 +380,19 @@ def test_the_task_engine_follows_the_warehouse_connection(monkeypatch):
     from ridni_dev.demo import _airflow_connection
 
     for host in ("db-a", "db-b", "db-a"):
-        monkeypatch.setenv("AIRFLOW_CONN_RIDNI_WAREHOUSE", _airflow_connection(f"postgresql://u@{host}:5432/ridni"))
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_RIDNI_WAREHOUSE", _airflow_connection(f"postgresql://u@{host}:5432/ridni")
+        )
         assert warehouse.engine().url.host == host
 
 
 # ------------------------------------------------------------------------------------------ (e)
-EXCHANGE = (b"exchange_id,exchange_date,surname,first_name,patronymic,birth_date,category,service_no\n"
-            b"EX-20261031,2026-10-31,\xd0\x9f\xd0\xb5\xd1\x82\xd1\x80\xd0\xb5\xd0\xbd\xd0\xba\xd0\xbe,"
-            b"\xd0\x86\xd0\xb2\xd0\xb0\xd0\xbd,\xd0\x9f\xd0\xb5\xd1\x82\xd1\x80\xd0\xbe\xd0\xb2\xd0\xb8\xd1\x87,"
-            b"1990-05-17,military,\xd0\x94-123456\n")
+EXCHANGE = (
+    b"exchange_id,exchange_date,surname,first_name,patronymic,birth_date,category,service_no\n"
+    b"EX-20261031,2026-10-31,\xd0\x9f\xd0\xb5\xd1\x82\xd1\x80\xd0\xb5\xd0\xbd\xd0\xba\xd0\xbe,"
+    b"\xd0\x86\xd0\xb2\xd0\xb0\xd0\xbd,\xd0\x9f\xd0\xb5\xd1\x82\xd1\x80\xd0\xbe\xd0\xb2\xd0\xb8\xd1\x87,"
+    b"1990-05-17,military,\xd0\x94-123456\n"
+)
 
 
 def test_the_same_drop_under_other_names_is_loaded_once(night_env, fresh_warehouse, tmp_path):
@@ -370,14 +403,21 @@ def test_the_same_drop_under_other_names_is_loaded_once(night_env, fresh_warehou
     for source_id in ("npu_appeals", "mvs_register"):
         assert ingest_source(engine, source_id, n1).status == "loaded"
     ex1 = landing / "exchange_returns" / n1.isoformat()
-    write_drop(ex1, "exchange_returns", n1, {"exchange_EX-20261031.csv": EXCHANGE}, {"exchange_EX-20261031.csv": 1})
+    write_drop(
+        ex1, "exchange_returns", n1, {"exchange_EX-20261031.csv": EXCHANGE}, {"exchange_EX-20261031.csv": 1}
+    )
     assert ingest_source(engine, "exchange_returns", n1).status == "loaded"
     before = fingerprint(engine, ["core"])
 
     # the exchange list re-sent the next night under another name
     ex2 = landing / "exchange_returns" / n2.isoformat()
-    write_drop(ex2, "exchange_returns", n2, {"exchange_EX-20261031-resent.csv": EXCHANGE},
-               {"exchange_EX-20261031-resent.csv": 1})
+    write_drop(
+        ex2,
+        "exchange_returns",
+        n2,
+        {"exchange_EX-20261031-resent.csv": EXCHANGE},
+        {"exchange_EX-20261031-resent.csv": 1},
+    )
     report = ingest_source(engine, "exchange_returns", n2)
     assert [f.status for f in report.files] == ["skipped_duplicate"]
     # the register's delta re-delivered under another file name (a second drop of the same night)
@@ -388,8 +428,14 @@ def test_the_same_drop_under_other_names_is_loaded_once(night_env, fresh_warehou
     for p in list(reg.iterdir()):
         p.unlink()
     rows = data.count(b"\r\n") - 1
-    write_drop(reg, "mvs_register", n1, {f"register_{seq:06d}_resent.csv": data},
-               {f"register_{seq:06d}_resent.csv": rows}, seq=seq)
+    write_drop(
+        reg,
+        "mvs_register",
+        n1,
+        {f"register_{seq:06d}_resent.csv": data},
+        {f"register_{seq:06d}_resent.csv": rows},
+        seq=seq,
+    )
     again = ingest_source(engine, "mvs_register", n1)
     assert again.status == "skipped" and "already applied" in again.reason
     # the police snapshot delivered again, same bytes, as the next night's drop
@@ -404,9 +450,11 @@ def test_the_same_drop_under_other_names_is_loaded_once(night_env, fresh_warehou
 
     assert diff(fingerprint(engine, ["core"]), before) == {}
     with engine.connect() as conn:
-        twice = conn.execute(sa.text(
-            "SELECT count(*) FROM (SELECT sha256 FROM staging.load WHERE status = 'loaded' GROUP BY sha256 "
-            "HAVING count(*) > 1) t")).scalar()
+        twice = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM (SELECT sha256 FROM staging.load WHERE status = 'loaded' GROUP BY sha256 "
+                "HAVING count(*) > 1) t"
+            )
+        ).scalar()
         loads = conn.execute(sa.text("SELECT count(*) FROM staging.load WHERE status = 'loaded'")).scalar()
     assert twice == 0 and loads == 3
-

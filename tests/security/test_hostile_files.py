@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from secutil import sha256_of, write_drop
+from secutil import START, sha256_of, write_drop
 
-from conftest import START
 from ridni.ingest.run import ingest_source
 
 MiB = 1 << 20
@@ -55,8 +54,10 @@ def _workbook_with(landing: Path, members: Callable[[zipfile.ZipFile], None], le
     """The real SBU workbook, with extra or replaced members written by ``members``."""
     real = (landing / "sbu_jc" / START.isoformat() / "registry.xlsx").read_bytes()
     buf = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(real)) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED,
-                                                                          compresslevel=level) as out:
+    with (
+        zipfile.ZipFile(io.BytesIO(real)) as src,
+        zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as out,
+    ):
         for info in src.infolist():
             if info.filename != "xl/worksheets/sheet1.xml":
                 out.writestr(info, src.read(info))
@@ -66,19 +67,24 @@ def _workbook_with(landing: Path, members: Callable[[zipfile.ZipFile], None], le
 
 def zip_bomb_ratio(landing: Path) -> tuple[str, str, bytes, int]:
     """An XLSX whose sheet is 128 MiB of rows squeezed into a few hundred KiB."""
+
     def sheet(zf: zipfile.ZipFile) -> None:
         with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
-            f.write(b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-                    b'spreadsheetml/2006/main"><sheetData>')
-            chunk = b"<row><c t=\"inlineStr\"><is><t>A</t></is></c></row>" * 20000
+            f.write(
+                b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+                b'spreadsheetml/2006/main"><sheetData>'
+            )
+            chunk = b'<row><c t="inlineStr"><is><t>A</t></is></c></row>' * 20000
             for _ in range(128 * MiB // len(chunk)):
                 f.write(chunk)
             f.write(b"</sheetData></worksheet>")
+
     return "sbu_jc", "registry.xlsx", _workbook_with(landing, sheet, 9), 1
 
 
 def zip_bomb_total(landing: Path) -> tuple[str, str, bytes, int]:
     """An XLSX carrying 33 hidden members of 16 MiB of zeros each: 528 MiB once unpacked."""
+
     def media(zf: zipfile.ZipFile) -> None:
         zero = bytes(MiB)
         for k in range(33):
@@ -88,6 +94,7 @@ def zip_bomb_total(landing: Path) -> tuple[str, str, bytes, int]:
         real = (landing / "sbu_jc" / START.isoformat() / "registry.xlsx").read_bytes()
         with zipfile.ZipFile(io.BytesIO(real)) as src:
             zf.writestr("xl/worksheets/sheet1.xml", src.read("xl/worksheets/sheet1.xml"))
+
     return "sbu_jc", "registry.xlsx", _workbook_with(landing, media, 1), 1
 
 
@@ -112,7 +119,9 @@ def _one(conn, sql, **params):
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_hostile_file_is_refused_with_its_reason_in_bounded_memory(night_env, fresh_warehouse, tmp_path, case):
+def test_hostile_file_is_refused_with_its_reason_in_bounded_memory(
+    night_env, fresh_warehouse, tmp_path, case
+):
     _, engine = fresh_warehouse
     night_env(persons=40)
     landing = tmp_path / "landing"
@@ -135,15 +144,26 @@ def test_hostile_file_is_refused_with_its_reason_in_bounded_memory(night_env, fr
     assert report.status == "rejected", (report.status, report.reason)
     with engine.connect() as conn:
         drop = _one(conn, "SELECT status, reason FROM raw.drop WHERE source_id = :s", s=source_id)
-        rejected = conn.execute(sa.text(
-            "SELECT file_name, line_no, reason FROM quarantine.rejected_drop WHERE source_id = :s"),
-            {"s": source_id}).all()
-        alerts = conn.execute(sa.text(
-            "SELECT kind, message, quarantine_ref FROM audit.alert WHERE source_id = :s"), {"s": source_id}).all()
-        archived = _one(conn, "SELECT archive_uri, size_bytes FROM raw.file WHERE first_name_received = :n", n=name)
-        loaded = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()  # noqa: S608
-                  for t in ("staging.record", "core.source_record", "core.source_record_version",
-                            "quarantine.rejected_row")}
+        rejected = conn.execute(
+            sa.text("SELECT file_name, line_no, reason FROM quarantine.rejected_drop WHERE source_id = :s"),
+            {"s": source_id},
+        ).all()
+        alerts = conn.execute(
+            sa.text("SELECT kind, message, quarantine_ref FROM audit.alert WHERE source_id = :s"),
+            {"s": source_id},
+        ).all()
+        archived = _one(
+            conn, "SELECT archive_uri, size_bytes FROM raw.file WHERE first_name_received = :n", n=name
+        )
+        loaded = {
+            t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()  # noqa: S608
+            for t in (
+                "staging.record",
+                "core.source_record",
+                "core.source_record_version",
+                "quarantine.rejected_row",
+            )
+        }
         loads = conn.execute(sa.text("SELECT count(*) FROM staging.load WHERE status = 'loaded'")).scalar()
 
     # refused, with a reason that names the file (and the line) and says what is wrong

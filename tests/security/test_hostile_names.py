@@ -19,9 +19,8 @@ import openpyxl
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from secutil import refresh_manifest
+from secutil import START, refresh_manifest
 
-from conftest import START
 from ridni.decide.run import decide_night
 from ridni.ingest.run import ingest_source
 from ridni.linkage.run import resolve_persons
@@ -63,7 +62,9 @@ def _encodable(values: list[str], encoding: str) -> list[str]:
     return out
 
 
-def _rewrite_csv(path, encoding: str, delimiter: str, columns: list[str], values: list[str]) -> dict[str, dict]:
+def _rewrite_csv(
+    path, encoding: str, delimiter: str, columns: list[str], values: list[str]
+) -> dict[str, dict]:
     """Put hostile values into ``columns`` of the records of the first keys (every row of a key: the register
     repeats a key in its I/U rows); return {record key: {column: value}}."""
     text = path.read_bytes().decode(encoding)
@@ -94,20 +95,33 @@ def _rewrite_jsonl(path, values: list[str]) -> dict[str, dict]:
         p = obj["person"]
         p["last_name"], p["first_name"], p["patronymic"] = (values[(i + k) % len(values)] for k in range(3))
         obj["office"] = values[(i + 3) % len(values)]
-        put[obj["case_id"]] = {"surname": p["last_name"], "first_name": p["first_name"],
-                               "patronymic": p["patronymic"], "office": obj["office"]}
+        put[obj["case_id"]] = {
+            "surname": p["last_name"],
+            "first_name": p["first_name"],
+            "patronymic": p["patronymic"],
+            "office": obj["office"],
+        }
         lines[i] = json.dumps(obj, ensure_ascii=False)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return put
 
 
 def _stored(engine, source_id: str, keys, fields: list[str]) -> dict[str, dict]:
-    cols = ", ".join(f if f in ("surname", "first_name", "patronymic") else f"attributes->>'{f}' AS {f}"
-                     for f in fields)
+    cols = ", ".join(
+        f if f in ("surname", "first_name", "patronymic") else f"attributes->>'{f}' AS {f}" for f in fields
+    )
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(f"SELECT record_key, {cols} FROM core.source_record "  # noqa: S608
-                                    "WHERE source_id = :s AND record_key = ANY(:k)"),
-                            {"s": source_id, "k": list(keys)}).mappings().all()
+        rows = (
+            conn.execute(
+                sa.text(
+                    f"SELECT record_key, {cols} FROM core.source_record "  # noqa: S608
+                    "WHERE source_id = :s AND record_key = ANY(:k)"
+                ),
+                {"s": source_id, "k": list(keys)},
+            )
+            .mappings()
+            .all()
+        )
     return {r["record_key"]: {f: r[f] for f in fields} for r in rows}
 
 
@@ -116,9 +130,13 @@ def test_hostile_names_load_as_data_and_stay_out_of_the_exports(night_env, fresh
     night_env(persons=120)
     landing = tmp_path / "landing"
     npu = landing / "npu_appeals" / START.isoformat()
-    npu_put = _rewrite_csv(npu / "appeals.csv", "utf-8-sig", ";",
-                           ["прізвище", "імʼя", "по_батькові", "населений_пункт", "обставини",
-                            "заявник_спорідненість"], HOSTILE)
+    npu_put = _rewrite_csv(
+        npu / "appeals.csv",
+        "utf-8-sig",
+        ";",
+        ["прізвище", "імʼя", "по_батькові", "населений_пункт", "обставини", "заявник_спорідненість"],
+        HOSTILE,
+    )
     refresh_manifest(npu, "appeals.csv")
     reg = landing / "mvs_register" / START.isoformat()
     reg_file = next(reg.glob("register_*.csv")).name
@@ -136,17 +154,26 @@ def test_hostile_names_load_as_data_and_stay_out_of_the_exports(night_env, fresh
         assert report.rows_quarantined == 0, source_id
 
     # the warehouse holds exactly what was delivered (trimmed of surrounding white space only)
-    rename = {"прізвище": "surname", "імʼя": "first_name", "по_батькові": "patronymic",
-              "населений_пункт": "settlement", "обставини": "circumstances",
-              "заявник_спорідненість": "applicant_relation", "given_name": "first_name"}
+    rename = {
+        "прізвище": "surname",
+        "імʼя": "first_name",
+        "по_батькові": "patronymic",
+        "населений_пункт": "settlement",
+        "обставини": "circumstances",
+        "заявник_спорідненість": "applicant_relation",
+        "given_name": "first_name",
+    }
     for source_id, put in (("npu_appeals", npu_put), ("mvs_register", reg_put), ("coordhq_cases", hq_put)):
         expected = {k: {rename.get(c, c): v.strip() for c, v in row.items()} for k, row in put.items()}
         fields = list(next(iter(expected.values())))
         assert _stored(engine, source_id, expected, fields) == expected, source_id
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT to_regclass('core.source_record')")).scalar() is not None
-        by_source = dict(conn.execute(sa.text(
-            "SELECT source_id, count(*) FROM core.source_record GROUP BY source_id")).all())
+        by_source = dict(
+            conn.execute(
+                sa.text("SELECT source_id, count(*) FROM core.source_record GROUP BY source_id")
+            ).all()
+        )
     assert set(by_source) == {"npu_appeals", "mvs_register", "coordhq_cases"}
 
     # on through linkage, decisions, marts and exports: the names stay in the restricted layer
@@ -193,22 +220,45 @@ def crafted_marts(fresh_warehouse):
     _, engine = fresh_warehouse
     c = CRAFTED
     with engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO marts.category_counts VALUES (:n, :cat, :pt, :reg, :sex, :age, 12, false, NULL), "
-            "(:n, 'missing', 'civilian', 'UA-14', 'F', '18-29', NULL, true, 'primary')"),
-            {"n": NIGHT, "cat": c["count_category"], "pt": c["person_type"], "reg": c["region"], "sex": c["sex"],
-             "age": c["age_band"]})
-        conn.execute(sa.text(
-            "INSERT INTO marts.change_log VALUES (:n, :pid, :chg, 'missing', 'captive_pow', :n, :src, :rec, :rule, "
-            "NULL), (:n, 'P-0000000000000001', 'category_change', 'missing', 'captive_pow', :n, 'ombudsman', "
-            ":mid, 'r1', NULL), (:n, 'P-0000000000000002', 'category_change', 'missing', 'captive_pow', :n, "
-            "'ombudsman', 'R-2', 'r1', NULL)"),
-            {"n": NIGHT, "pid": c["pseudo_id"], "chg": c["change"], "src": c["evidence_source"],
-             "rec": c["evidence_record"], "rule": c["rule"], "mid": MID_CR})
-        conn.execute(sa.text("INSERT INTO marts.headline VALUES (:n, 0, :g, 12, NULL, NULL)"),
-                     {"n": NIGHT, "g": c["grp"]})
-        conn.execute(sa.text("INSERT INTO marts.reconciliation VALUES (:n, :s, 'missing', 40, 40, 0, 0)"),
-                     {"n": NIGHT, "s": c["recon_source"]})
+        conn.execute(
+            sa.text(
+                "INSERT INTO marts.category_counts VALUES (:n, :cat, :pt, :reg, :sex, :age, 12, false, NULL), "
+                "(:n, 'missing', 'civilian', 'UA-14', 'F', '18-29', NULL, true, 'primary')"
+            ),
+            {
+                "n": NIGHT,
+                "cat": c["count_category"],
+                "pt": c["person_type"],
+                "reg": c["region"],
+                "sex": c["sex"],
+                "age": c["age_band"],
+            },
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO marts.change_log VALUES (:n, :pid, :chg, 'missing', 'captive_pow', :n, :src, :rec, :rule, "
+                "NULL), (:n, 'P-0000000000000001', 'category_change', 'missing', 'captive_pow', :n, 'ombudsman', "
+                ":mid, 'r1', NULL), (:n, 'P-0000000000000002', 'category_change', 'missing', 'captive_pow', :n, "
+                "'ombudsman', 'R-2', 'r1', NULL)"
+            ),
+            {
+                "n": NIGHT,
+                "pid": c["pseudo_id"],
+                "chg": c["change"],
+                "src": c["evidence_source"],
+                "rec": c["evidence_record"],
+                "rule": c["rule"],
+                "mid": MID_CR,
+            },
+        )
+        conn.execute(
+            sa.text("INSERT INTO marts.headline VALUES (:n, 0, :g, 12, NULL, NULL)"),
+            {"n": NIGHT, "g": c["grp"]},
+        )
+        conn.execute(
+            sa.text("INSERT INTO marts.reconciliation VALUES (:n, :s, 'missing', 40, 40, 0, 0)"),
+            {"n": NIGHT, "s": c["recon_source"]},
+        )
     return engine
 
 

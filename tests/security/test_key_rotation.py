@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 import yaml
+from secutil import PSEUDONYM_KEY
 
-from conftest import PSEUDONYM_KEY
 from ridni.config import PROJECT_ROOT
 from ridni.decide.run import decide_night
 from ridni.ingest.run import ingest_night
@@ -25,19 +25,34 @@ from ridni.publish.exports import publish_night
 from ridni.publish.marts import build_marts
 
 NEW_KEY = "the-new-key-also-not-secret"
-COLUMNS = ["night", "pseudo_id", "change", "from_category", "to_category", "effective_date", "evidence_source",
-           "evidence_record", "rule"]
+COLUMNS = [
+    "night",
+    "pseudo_id",
+    "change",
+    "from_category",
+    "to_category",
+    "effective_date",
+    "evidence_source",
+    "evidence_record",
+    "rule",
+]
 
 
 def rotation_map(engine: sa.Engine, old_key: bytes, new_key: bytes) -> tuple[dict, dict]:
     """The procedure's mapping: every person id and every record reference under both keys."""
     with engine.connect() as conn:
         persons = pd.read_sql(sa.text("SELECT person_id FROM core.person"), conn)["person_id"].astype("int64")
-        records = pd.read_sql(sa.text("SELECT source_id || '/' || record_key AS ref FROM core.source_record"),
-                              conn)["ref"]
+        records = pd.read_sql(
+            sa.text("SELECT source_id || '/' || record_key AS ref FROM core.source_record"), conn
+        )["ref"]
     people = dict(zip(pseudonymise(persons, old_key), pseudonymise(persons, new_key), strict=True))
-    refs = dict(zip(pseudonymise(records, old_key, prefix="R-"), pseudonymise(records, new_key, prefix="R-"),
-                    strict=True))
+    refs = dict(
+        zip(
+            pseudonymise(records, old_key, prefix="R-"),
+            pseudonymise(records, new_key, prefix="R-"),
+            strict=True,
+        )
+    )
     return people, refs
 
 
@@ -51,7 +66,8 @@ def _rows(frame: pd.DataFrame) -> set[tuple]:
 
 
 def test_rotating_the_key_changes_every_pseudonym_consistently_and_both_keys_give_the_mapping(
-        night_env, fresh_warehouse, tmp_path, monkeypatch):
+    night_env, fresh_warehouse, tmp_path, monkeypatch
+):
     _, engine = fresh_warehouse
     synth = night_env(persons=80, nights=1)
     exports = tmp_path / "exports"
@@ -85,8 +101,9 @@ def test_rotating_the_key_changes_every_pseudonym_consistently_and_both_keys_giv
     # whoever holds both keys maps old to new; the mapping turns the old change log into the new one exactly
     people, refs = rotation_map(engine, old_key, NEW_KEY.encode())
     assert len(set(people.values())) == len(people), "one new id per person"
-    translated = before.assign(pseudo_id=before["pseudo_id"].map(people),
-                               evidence_record=before["evidence_record"].map(refs))
+    translated = before.assign(
+        pseudo_id=before["pseudo_id"].map(people), evidence_record=before["evidence_record"].map(refs)
+    )
     assert translated["pseudo_id"].notna().all()
     assert _rows(translated) == _rows(after)
     # and every exported format says the same as the marts

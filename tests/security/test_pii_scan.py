@@ -27,16 +27,17 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from secutil import (
+    START,
     Needles,
     airflow_texts,
     file_texts,
     needles_from_landing,
+    point_settings,
     scan_files,
     scan_text,
     table_texts,
 )
 
-from conftest import START, point_settings
 from ridni import db
 from ridni_dev.synth import generate
 
@@ -44,8 +45,13 @@ pytestmark = pytest.mark.dag
 
 PERSONS = 300
 SEED = 11
-FAULTS = ["garbage_rows:npu_appeals", "wrong_encoding:ombudsman", "truncated_file:icrc_confirmations",
-          "renamed_column:sbu_jc", "sha256_mismatch:children_deported"]
+FAULTS = [
+    "garbage_rows:npu_appeals",
+    "wrong_encoding:ombudsman",
+    "truncated_file:icrc_confirmations",
+    "renamed_column:sbu_jc",
+    "sha256_mismatch:children_deported",
+]
 REFUSED = {"ingest_ombudsman", "ingest_icrc_confirmations", "ingest_sbu_jc", "ingest_children_deported"}
 RUNNER = """
 import datetime as dt, json, sys
@@ -89,14 +95,30 @@ def dag_night(tmp_path_factory, make_database, airflow_db) -> DagNight:
     started = time.time()
     log_path = root / "dag_run.log"
     with open(log_path, "wb") as out:
-        subprocess.run([sys.executable, "-c", RUNNER, url, START.isoformat()], env=env, cwd=root, stdout=out,
-                       stderr=subprocess.STDOUT, timeout=600, check=False)
+        subprocess.run(
+            [sys.executable, "-c", RUNNER, url, START.isoformat()],
+            env=env,
+            cwd=root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=600,
+            check=False,
+        )
     output = log_path.read_text(encoding="utf-8", errors="replace")
     found = re.search(r"^RIDNI-STATES (.*)$", output, re.M)
     assert found, output[-3000:]
     engine = db.make_engine(url)
-    yield DagNight(root, url, engine, START, output, json.loads(found.group(1)),
-                   needles_from_landing(root / "clean" / "landing"), started, airflow_db)
+    yield DagNight(
+        root,
+        url,
+        engine,
+        START,
+        output,
+        json.loads(found.group(1)),
+        needles_from_landing(root / "clean" / "landing"),
+        started,
+        airflow_db,
+    )
     engine.dispose()
 
 
@@ -109,8 +131,12 @@ def test_the_night_ran_as_planned_and_the_scanner_sees_personal_data_where_it_is
     """Controls: the run is the one intended, and the scanner finds each kind of needle where it must be."""
     n = dag_night
     assert {d for d, s in n.states.items() if s != "success"} == REFUSED, n.states
-    assert len(n.needles.name_pairs) > 2 * PERSONS and n.needles.birth_dates and n.needles.rnokpp \
-        and n.needles.phones, "needles"
+    assert (
+        len(n.needles.name_pairs) > 2 * PERSONS
+        and n.needles.birth_dates
+        and n.needles.rnokpp
+        and n.needles.phones
+    ), "needles"
     # every kind of needle is found in the landing files (CSV, cp1251 CSV, JSON, JSONL, XLSX)
     found, files = scan_files(n.needles, n.root / "clean" / "landing")
     kinds = {f.kind for f in found}
@@ -119,7 +145,9 @@ def test_the_night_ran_as_planned_and_the_scanner_sees_personal_data_where_it_is
     icrc = [f for f in found if "confirmations.json" in f.where and f.kind == "name"]
     assert sbu and icrc, "names in the XLSX (one-field ПІБ) and in Latin script (ICRC) are recognised"
     # and in the warehouse's restricted layer, where the quarantined garbage rows keep the record
-    restricted = [f for where, text in table_texts(n.engine, ["quarantine"]) for f in scan_text(n.needles, where, text)]
+    restricted = [
+        f for where, text in table_texts(n.engine, ["quarantine"]) for f in scan_text(n.needles, where, text)
+    ]
     assert any(f.kind == "name" for f in restricted)
     # the log holds the DAG runs, the alerts and the failures
     assert n.output.count("[DAG TEST]") > 20
@@ -130,16 +158,26 @@ def test_no_personal_data_in_logs_alerts_data_docs_exports_or_exceptions(dag_nig
     n = dag_night
     haystacks: list[tuple[str, str]] = [("DAG run output (stdout+stderr, DEBUG)", n.output)]
     logs = Path(n.airflow_home) / "logs"
-    task_logs = [p for p in logs.rglob("*") if p.is_file() and p.stat().st_mtime >= n.started - 1] \
-        if logs.exists() else []
+    task_logs = (
+        [p for p in logs.rglob("*") if p.is_file() and p.stat().st_mtime >= n.started - 1]
+        if logs.exists()
+        else []
+    )
     haystacks += [(str(p), p.read_text(encoding="utf-8", errors="replace")) for p in task_logs]
     haystacks += list(airflow_texts(n.airflow_home))
     # what the auditor and the analysts read, and every reason and message the pipeline wrote
     haystacks += list(table_texts(n.engine, ["audit", "marts"]))
     with n.engine.connect() as conn:
-        reasons = conn.execute(sa.text(
-            "SELECT reason FROM quarantine.rejected_drop UNION ALL SELECT reason FROM raw.drop "
-            "UNION ALL SELECT reason FROM staging.load")).scalars().all()
+        reasons = (
+            conn.execute(
+                sa.text(
+                    "SELECT reason FROM quarantine.rejected_drop UNION ALL SELECT reason FROM raw.drop "
+                    "UNION ALL SELECT reason FROM staging.load"
+                )
+            )
+            .scalars()
+            .all()
+        )
         messages = conn.execute(sa.text("SELECT message FROM audit.alert")).scalars().all()
     assert len([r for r in reasons if r]) >= 4 and len(messages) >= 5, (reasons, messages)
     haystacks.append(("rejection reasons", "\n".join(r or "" for r in reasons)))
@@ -153,13 +191,25 @@ def test_no_personal_data_in_logs_alerts_data_docs_exports_or_exceptions(dag_nig
         if path.is_dir():
             more, count = scan_files(n.needles, path)
         else:
-            more, count = [f for where, text in file_texts(path) for f in scan_text(n.needles, where, text)], 1
+            more, count = (
+                [f for where, text in file_texts(path) for f in scan_text(n.needles, where, text)],
+                1,
+            )
         findings += more
         scanned += count
     exported = {p.name for p in n.exports.iterdir()}
-    assert {"counts.csv", "counts.xlsx", "counts.parquet", "change_log.csv", "change_log.xlsx",
-            "change_log.parquet", "headline.csv", "reconciliation.csv", "summary.html",
-            "manifest.json"} <= exported
+    assert {
+        "counts.csv",
+        "counts.xlsx",
+        "counts.parquet",
+        "change_log.csv",
+        "change_log.xlsx",
+        "change_log.parquet",
+        "headline.csv",
+        "reconciliation.csv",
+        "summary.html",
+        "manifest.json",
+    } <= exported
     assert list((n.root / "data_docs").rglob("*.html")), "Data Docs were built"
     assert scanned > len(exported)
     assert not findings, f"{len(findings)} personal value(s) found:\n" + "\n".join(map(str, findings[:30]))
@@ -224,4 +274,6 @@ def test_archived_raw_files_are_not_world_readable(dag_night):
     archived = [p for p in (dag_night.root / "archive").rglob("*") if p.is_file()]
     assert archived
     open_to_all = sorted(p.name[:12] for p in archived if p.stat().st_mode & 0o007)
-    assert not open_to_all, f"{len(open_to_all)} of {len(archived)} archived files are readable by any local user"
+    assert not open_to_all, (
+        f"{len(open_to_all)} of {len(archived)} archived files are readable by any local user"
+    )

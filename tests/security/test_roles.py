@@ -10,8 +10,13 @@ from sqlalchemy.engine import make_url
 
 from ridni import db
 
-TABLES = {"marts": "marts.headline", "core": "core.source_record", "audit": "audit.alert",
-          "raw": "raw.file", "quarantine": "quarantine.rejected_row"}
+TABLES = {
+    "marts": "marts.headline",
+    "core": "core.source_record",
+    "audit": "audit.alert",
+    "raw": "raw.file",
+    "quarantine": "quarantine.rejected_row",
+}
 CAN_READ = {
     "hq_analyst": {"marts"},
     "case_officer": {"core"},
@@ -75,7 +80,9 @@ def test_writer_writes_and_new_tables_follow_the_default_privileges(login_as, wa
     admin = db.make_engine(warehouse_url)
     try:
         with writer.begin() as conn:
-            conn.execute(sa.text("INSERT INTO audit.alert (kind, severity, message) VALUES ('test', 'info', 'x')"))
+            conn.execute(
+                sa.text("INSERT INTO audit.alert (kind, severity, message) VALUES ('test', 'info', 'x')")
+            )
             conn.execute(sa.text("DELETE FROM audit.alert WHERE kind = 'test'"))
         with admin.begin() as conn:  # as a later migration would
             conn.execute(sa.text("CREATE TABLE marts.later_table (x int)"))
@@ -92,7 +99,10 @@ def test_writer_writes_and_new_tables_follow_the_default_privileges(login_as, wa
 
 def test_public_has_nothing(engine):
     with engine.connect() as conn:
-        granted = conn.execute(sa.text(
-            "SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = 'PUBLIC' "
-            "AND table_schema IN ('raw', 'staging', 'quarantine', 'core', 'marts', 'audit')")).scalar()
+        granted = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = 'PUBLIC' "
+                "AND table_schema IN ('raw', 'staging', 'quarantine', 'core', 'marts', 'audit')"
+            )
+        ).scalar()
     assert granted == 0

@@ -17,10 +17,14 @@ PLACEHOLDERS = {"", "change-me"}
 
 
 def _git(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, check=False)
+    return subprocess.run(
+        ["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, check=False
+    )
 
 
-@pytest.mark.skipif(shutil.which("git") is None or not (PROJECT_ROOT / ".git").exists(), reason="not a git checkout")
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (PROJECT_ROOT / ".git").exists(), reason="not a git checkout"
+)
 def test_env_files_and_the_demo_key_are_git_ignored_and_untracked():
     for path in (".env", "var/pseudonym.key"):
         assert _git("check-ignore", "-q", path).returncode == 0, f"{path} is not git-ignored"
@@ -61,16 +65,18 @@ def test_without_a_key_there_is_no_pseudonym_and_no_made_up_key(tmp_path, monkey
 def test_the_example_env_makes_the_missing_key_obvious():
     lines = (PROJECT_ROOT / ".env.example").read_text().splitlines()
     at = next(i for i, ln in enumerate(lines) if ln.startswith("AIRFLOW_CONN_RIDNI_PSEUDONYM_KEY="))
-    comment = " ".join(lines[max(0, at - 4):at])
+    comment = " ".join(lines[max(0, at - 4) : at])
     assert "REQUIRED" in comment and "refuses to publish" in comment
 
 
-def test_a_night_without_a_key_is_not_published_then_is_with_one(night_env, fresh_warehouse, monkeypatch, tmp_path):
+def test_a_night_without_a_key_is_not_published_then_is_with_one(
+    night_env, fresh_warehouse, monkeypatch, tmp_path
+):
     """Outside the demo, no key is a refusal to publish with a clear error: no marts, no exports, no pseudonym
     made with a key of the moment; the same night with the deployment's key publishes."""
     import sqlalchemy as sa
+    from secutil import START
 
-    from conftest import START
     from ridni.night import run_night
     from ridni_dev.demo import run_night_in_process
 
