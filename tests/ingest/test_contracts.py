@@ -9,6 +9,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+import ridni.contracts
 from ridni.contracts import (
     CANONICAL_VALUES,
     CONTRACTS_DIR,
@@ -20,6 +21,7 @@ from ridni.contracts import (
     check_shape,
     load,
     load_file,
+    references,
     source_ids,
 )
 from ridni.contracts import docs as contract_docs
@@ -266,3 +268,25 @@ def test_sources_page_documents_every_column():
         for col in columns:
             assert f"`{col}`" in page
     assert "`10` → `missing`" in page and "`{exchange_id}/{line_no}`" in page
+
+
+def test_cross_source_references_are_declared_in_the_contracts():
+    (ref,) = load("mvs_register").references
+    assert (ref.field, ref.source, ref.key, ref.separator) == ("appeal_refs", "npu_appeals", "record_key", "|")
+    assert ref.values(" NP-1 | NP-2||") == ["NP-1", "NP-2"]
+    assert [(citing, r.source) for citing, r in references()] == [("mvs_register", "npu_appeals")]
+    assert "**References `appeal_refs`**: cites the `record_key` of `npu_appeals` records" in contract_docs.render()
+
+
+def test_a_reference_to_a_source_without_a_contract_is_refused(tmp_path, monkeypatch):
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    _write(contracts, _with(references=[{"field": "sex", "source": "nowhere", "key": "record_key"}]))
+    monkeypatch.setattr(ridni.contracts, "CONTRACTS_DIR", contracts)
+    load.cache_clear()
+    try:
+        with pytest.raises(ContractError, match=r"demo.yaml: \$.references\[0\].source: no contract for source"):
+            references()
+    finally:
+        monkeypatch.undo()
+        load.cache_clear()

@@ -404,6 +404,22 @@ def all_contracts() -> list[Contract]:
     return [load(s) for s in source_ids()]
 
 
+def references() -> list[tuple[str, Reference]]:
+    """Every cross-source reference the contracts declare: (citing source, reference), in source_id order.
+
+    Raises :class:`ContractError` for a reference to a source that has no contract.
+    """
+    known = set(source_ids())
+    out = []
+    for contract in all_contracts():
+        for i, ref in enumerate(contract.references):
+            if ref.source not in known:
+                raise _err(contract.path or contract.source_id, f"$.references[{i}].source",
+                           f"no contract for source {ref.source!r}")
+            out.append((contract.source_id, ref))
+    return out
+
+
 def contracts_that_load() -> list[Contract]:
     """Every source's contract that loads, in source_id order; a broken one is left out with a warning.
 
