@@ -1,4 +1,4 @@
-"""Every file in the exact format SOURCES.md gives, with a manifest that matches it."""
+"""Every file in the exact format docs/sources.md gives, with a manifest that matches it."""
 
 from __future__ import annotations
 
