@@ -372,9 +372,14 @@ def _all_records(conn: Connection, features: pd.DataFrame) -> pd.DataFrame:
                                                                                how="left")
 
 
-def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: pd.DataFrame,
-             edges: pd.DataFrame) -> dict:
-    """Cluster ``records`` (closed under ``edges``) into persons with stable ids; write what moved."""
+def _cluster(conn: Connection, records: pd.DataFrame, edges: pd.DataFrame
+             ) -> tuple[clusters.Assignment, pd.DataFrame]:
+    """Cluster ``records`` (closed under ``edges``) into persons with stable ids.
+
+    Returns the assignment (each record's person, the new persons, merges and splits) and the edges that
+    hold inside a person (the reviewers' "same" decisions added as edges, those a "different" cut dropped),
+    as ``l, r, rule, p`` (probability), ``w`` (weight), ``x`` (explanation).
+    """
     edges = edges.rename(columns={"match_probability": "p", "match_weight": "w", "explanation": "x"})
     edges = edges[["l", "r", "rule", "p", "w", "x"]]
     reviewed = pd.read_sql(sa.text(_REVIEWED), conn)
@@ -401,9 +406,14 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: 
 
     next_val = conn.execute(sa.text("SELECT COALESCE(max(person_id), 0) FROM core.person")).scalar()
     counter = iter(range(next_val + 1, next_val + 2 + len(records)))
-    assignment = clusters.assign_person_ids(labels, records["person_id"], lambda: next(counter))
-    person = assignment.person_of_record.to_numpy()
+    return clusters.assign_person_ids(labels, records["person_id"], lambda: next(counter)), edges
 
+
+def _write_links(conn: Connection, night: dt.date, dag_run_id: str | None, records: pd.DataFrame,
+                 edges: pd.DataFrame, assignment: clusters.Assignment) -> int:
+    """Store the new persons and each record's link (person, the rule that brought it in); returns how many
+    links were written. A record whose person, rule and probability stand keeps its row (and its night)."""
+    person = assignment.person_of_record.to_numpy()
     # the rule that brought each record in: its strongest edge (a reviewer's, then deterministic, then p)
     ranked = edges.assign(order=edges["rule"].map(RULE_ORDER))
     both = pd.concat([ranked.rename(columns={"l": "uid"}), ranked.rename(columns={"r": "uid"})])
@@ -417,7 +427,6 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: 
         "explanation": records["record_id"].map(best["x"]).fillna("{}"),
         "linked_on": night, "dag_run_id": dag_run_id,
     })
-    # a record whose person, rule and probability stand keeps its row (and its linked_on night)
     same_row = ((records["person_id"] == links["person_id"]) & (records["rule"] == links["rule"])
                 & (records["match_probability"].fillna(-1) == links["match_probability"].fillna(-1)))
     was_linked = records["person_id"].notna()
@@ -434,7 +443,12 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: 
     with indexes_after_load(conn, "core.person_link", len(relinked)):
         copy_frame(conn, "core.person_link", ["source_id", "record_key", "person_id", "rule", "match_probability",
                                               "match_weight", "explanation", "linked_on", "dag_run_id"], relinked)
+    return len(relinked)
 
+
+def _write_events(conn: Connection, night: dt.date, dag_run_id: str | None,
+                  assignment: clusters.Assignment) -> None:
+    """Log the night's merges and splits in ``core.person_event``; retire the persons a merge absorbed."""
     events = [{"kind": "merge", "person_id": k, "other_person_id": o, "records": n}
               for k, o, n in assignment.merges]
     events += [{"kind": "split", "person_id": o, "other_person_id": k, "records": n}
@@ -448,14 +462,11 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: 
             "INSERT INTO core.person_event (night, kind, person_id, other_person_id, records, dag_run_id) "
             "SELECT night, kind, person_id, other_person_id, records, dag_run_id FROM event_in "
             "ON CONFLICT (night, kind, person_id, other_person_id) DO NOTHING"))
-    alive = set(person.tolist())
+    alive = set(assignment.person_of_record.tolist())
     for keeper, absorbed, _ in assignment.merges:
         if absorbed not in alive:
             conn.execute(sa.text("UPDATE core.person SET merged_into = :k, retired_on = :n WHERE person_id = :a"),
                          {"k": keeper, "n": night, "a": absorbed})
-    return {"clustered_records": len(records), "relinked_records": len(relinked),
-            "new_persons": len(assignment.new_persons), "merges": len(assignment.merges),
-            "splits": len(assignment.splits)}
 
 
 def resolve_persons(engine: Engine, night: dt.date, dag_run_id: str | None = None,
@@ -501,12 +512,17 @@ def resolve_persons(engine: Engine, night: dt.date, dag_run_id: str | None = Non
             records = _all_records(conn, features)
         else:
             records, edges = _affected_frames(conn)
-        clustered = _cluster(conn, night, dag_run_id, records, edges)
+        assignment, kept = _cluster(conn, records, edges)
+        relinked = _write_links(conn, night, dag_run_id, records, kept, assignment)
+        _write_events(conn, night, dag_run_id, assignment)
         totals = conn.execute(sa.text(
             "SELECT count(*) AS records, count(DISTINCT person_id) AS persons FROM core.person_link")).one()
     result = {"mode": "full" if full else "incremental", "records": totals.records, "persons": totals.persons,
               "changed_records": changed, "compared_records": len(f), "deterministic_edges": len(det),
-              "splink_links": len(strong), "review_pairs": len(uncertain), "comparisons": len(pairs), **clustered}
+              "splink_links": len(strong), "review_pairs": len(uncertain), "comparisons": len(pairs),
+              "clustered_records": len(records), "relinked_records": relinked,
+              "new_persons": len(assignment.new_persons), "merges": len(assignment.merges),
+              "splits": len(assignment.splits)}
     log.info("resolved persons: %s", result)
     return result
 
