@@ -519,7 +519,7 @@ def resolve_persons(engine: Engine, night: dt.date, dag_run_id: str | None = Non
             "SELECT count(*) AS records, count(DISTINCT person_id) AS persons FROM core.person_link")).one()
     result = {"mode": "full" if full else "incremental", "records": totals.records, "persons": totals.persons,
               "changed_records": changed, "compared_records": len(f), "deterministic_edges": len(det),
-              "splink_links": len(strong), "review_pairs": len(uncertain), "comparisons": len(pairs),
+              "splink_links": len(strong), "review_pairs": len(uncertain), "pairs_above_lower": len(pairs),
               "clustered_records": len(records), "relinked_records": relinked,
               "new_persons": len(assignment.new_persons), "merges": len(assignment.merges),
               "splits": len(assignment.splits)}
