@@ -63,7 +63,7 @@ def run(threshold: float = 0.9) -> dict:
     labels = clusters.components(len(features), best["unique_id_l"].to_numpy(), best["unique_id_r"].to_numpy())
     result = score(pd.Series(labels), raw["true_id"])["all"].as_dict()
     result["seconds"] = round(time.perf_counter() - started, 2)
-    result["comparisons"] = prediction.comparisons
+    result["pairs_above_threshold"] = prediction.pairs_above_threshold
     return result
 
 

@@ -1,24 +1,32 @@
-"""The source contracts: one per source of SOURCES.md, in its exact format, and checked on load."""
+"""The source contracts: one per source of docs/sources.md, in its exact format, and checked on load."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
 
+import ridni.contracts
 from ridni.contracts import (
     CANONICAL_VALUES,
+    CONTRACTS_DIR,
     CORE_FIELDS,
+    SCHEMA_PATH,
     ContractError,
+    _validator,
     all_contracts,
+    check_shape,
     load,
     load_file,
+    references,
     source_ids,
 )
 from ridni.contracts import docs as contract_docs
 
-# The delivered columns of each source, in file order, as SOURCES.md gives them.
+# The delivered columns of each source, in file order, as docs/sources.md gives them.
 SOURCE_COLUMNS = {
     "npu_appeals": ["номер_звернення", "дата_реєстрації", "прізвище", "імʼя", "по_батькові", "дата_народження",
                     "стать", "рнокпп", "категорія", "дата_зникнення", "область_зникнення", "населений_пункт",
@@ -50,7 +58,7 @@ DELIVERY = {  # format, encoding, delimiter, cadence, file pattern
 }
 
 
-def test_all_eight_sources_have_a_contract():
+def test_every_documented_source_has_a_contract():
     assert source_ids() == sorted(SOURCE_COLUMNS)
     assert [c.source_id for c in all_contracts()] == sorted(SOURCE_COLUMNS)
 
@@ -153,40 +161,80 @@ def test_a_minimal_contract_loads(tmp_path):
     assert c.source_id == "demo" and c.column("sex").allowed_values == ["F", "M"]
 
 
-@pytest.mark.parametrize(("doc", "message"), [
-    (_with(colour="red"), "unknown key(s) ['colour']"),
-    (_with(cadence="weekly"), "'weekly' is not one of"),
-    (_with(format="xml"), "'xml' is not one of"),
-    (_with(encoding="klingon-8"), "unknown encoding"),
-    (_with(delimiter=None), "needs a one-character `delimiter`"),
-    (_with(format="xlsx", encoding=None, delimiter=None), "needs `sheet`"),
-    (_with(timezone="Mars/Olympus"), "unknown time zone"),
-    (_with(key=["nope"]), "'nope' is not a field of this source"),
-    (_with(columns=[{"source": "id", "field": "record_key", "type": "uuid"}]), "type 'uuid' is not one of"),
-    (_with(columns=[{"source": "id", "field": "record_key", "pattern": "("}]), "pattern does not compile"),
-    (_with(columns=[{"source": "id", "field": "record_key"}, {"source": "s", "field": "sex"}]),
+def _without(*keys) -> dict:
+    return {k: v for k, v in _with().items() if k not in keys}
+
+
+# (document, JSON path, message): the schema's shape checks first, then the cross-field rules
+@pytest.mark.parametrize(("doc", "where", "message"), [
+    (_with(colour="red"), "$", "Additional properties are not allowed ('colour' was unexpected)"),
+    (_without("title"), "$", "'title' is a required property"),
+    (_with(cadence="weekly"), "$.cadence", "'weekly' is not one of"),
+    (_with(format="xml"), "$.format", "'xml' is not one of"),
+    (_with(title=7), "$.title", "7 is not of type 'string'"),
+    (_with(encoding="klingon-8"), "$.encoding", "unknown encoding 'klingon-8'"),
+    (_without("delimiter"), "$", "'delimiter' is a required property"),
+    (_with(delimiter=";;"), "$.delimiter", "is too long"),
+    (_with(format="xlsx"), "$", "'sheet' is a required property"),
+    (_with(format="xlsx", sheet="S"), "$.encoding", "does not apply to a source of this format or cadence"),
+    (_with(cadence="event", max_withdrawal_share=0.1), "$.max_withdrawal_share", "does not apply"),
+    (_with(max_withdrawal_share=0), "$.max_withdrawal_share", "less than or equal to the minimum of 0"),
+    (_with(max_quarantine_share=1.5), "$.max_quarantine_share", "greater than the maximum of 1"),
+    (_with(timezone="Mars/Olympus"), "$.timezone", "unknown time zone"),
+    (_with(key=["nope"]), "$.key[0]", "'nope' is not a field of this source"),
+    (_with(columns=[{"source": "id", "field": "record_key", "type": "uuid"}]), "$.columns[0].type",
+     "'uuid' is not one of"),
+    (_with(columns=[{"source": "id", "field": "record_key", "colour": "red"}]), "$.columns[0]",
+     "('colour' was unexpected)"),
+    (_with(columns=[{"source": "id", "field": "record_key", "pattern": "("}]), "$.columns[0].pattern",
+     "pattern does not compile"),
+    (_with(columns=[{"source": "id", "field": "record_key", "type": "date", "pattern": "x"}]),
+     "$.columns[0].type", "'date' is not one of ['string', 'integer']"),
+    (_with(columns=[{"source": "id", "field": "record_key"}, {"source": "s", "field": "sex"}]), "$.columns[1]",
      "sex needs an `allowed` mapping"),
     (_with(columns=[{"source": "id", "field": "record_key"},
-                    {"source": "s", "field": "status", "allowed": {"1": "vanished"}}]),
+                    {"source": "s", "field": "status", "allowed": {"1": "vanished"}}]), "$.columns[1].allowed",
      "are not tokens of status"),
+    (_with(columns=[{"source": "id", "field": "record_key"}, {"source": "s", "field": "sex", "allowed": []}]),
+     "$.columns[1].allowed", "should be non-empty"),
     (_with(columns=[{"source": "id", "field": "record_key"}, {"source": "d", "field": "status_date"}]),
-     "status_date (date) cannot take type string"),
+     "$.columns[1].type", "status_date (date) cannot take type string"),
     (_with(columns=[{"source": "id", "field": "record_key"}, {"source": "id", "field": "other"}]),
-     "delivered twice"),
+     "$.columns[1].source", "delivered twice"),
     (_with(columns=[{"source": "id", "field": "record_key"}, {"source": "x", "field": "record_key"}]),
-     "filled twice"),
-    (_with(columns=[{"source": "id", "field": "Record Key"}]), "must be snake_case"),
-    (_with(columns=[{"source": "a.b", "field": "record_key"}]), "dotted paths are for JSON sources only"),
-    (_with(columns=[{"source": "x", "field": "other"}]), "no column or derived field fills record_key"),
+     "$.columns[1].field", "filled twice"),
+    (_with(columns=[{"source": "id", "field": "Record Key"}]), "$.columns[0].field", "does not match"),
+    (_with(columns=[{"source": "id", "field": "line_no"}]), "$.columns[0].field", "should not be valid"),
+    (_with(columns=[{"source": "a.b", "field": "record_key"}]), "$.columns[0].source",
+     "dotted paths are for JSON sources only"),
+    (_with(columns=[{"source": "x", "field": "other"}]), "$.columns", "no column or derived field fills record_key"),
     (_with(columns=[{"source": "x", "field": "other"}], derived={"record_key": "{nope}/{line_no}"}),
-     "names 'nope'"),
-    (_with(constants={"status": "vanished"}), "is not a token of status"),
-    (_with(columns=[{"source": "id", "field": "record_key", "required": "yes"}]), "must be true or false"),
+     "$.derived.record_key", "names 'nope'"),
+    (_with(constants={"status": "vanished"}), "$.constants.status", "is not a token of status"),
+    (_with(columns=[{"source": "id", "field": "record_key", "required": "yes"}]), "$.columns[0].required",
+     "'yes' is not of type 'boolean'"),
+    (_with(references=[{"field": "nope", "source": "other", "key": "record_key"}]), "$.references[0].field",
+     "'nope' is not a field of this source"),
+    (_with(references=[{"field": "sex", "source": "other", "key": "case_no"}]), "$.references[0].key",
+     "'record_key' was expected"),
 ])
-def test_shape_errors_name_the_file_and_the_entry(tmp_path, doc, message):
+def test_shape_errors_name_the_file_and_the_json_path(tmp_path, doc, where, message):
     with pytest.raises(ContractError) as info:
         load_file(_write(tmp_path, doc))
-    assert str(info.value).startswith("demo.yaml: ") and message in str(info.value), str(info.value)
+    assert str(info.value).startswith(f"demo.yaml: {where}: ") and message in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("path", sorted(CONTRACTS_DIR.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_contract_matches_the_schema(path):
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert list(_validator().iter_errors(raw)) == []
+    check_shape(raw, path)
+
+
+def test_the_schema_is_a_valid_draft_2020_12_schema():
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
 
 
 def test_source_id_must_match_the_file_name(tmp_path):
@@ -220,3 +268,25 @@ def test_sources_page_documents_every_column():
         for col in columns:
             assert f"`{col}`" in page
     assert "`10` → `missing`" in page and "`{exchange_id}/{line_no}`" in page
+
+
+def test_cross_source_references_are_declared_in_the_contracts():
+    (ref,) = load("mvs_register").references
+    assert (ref.field, ref.source, ref.key, ref.separator) == ("appeal_refs", "npu_appeals", "record_key", "|")
+    assert ref.values(" NP-1 | NP-2||") == ["NP-1", "NP-2"]
+    assert [(citing, r.source) for citing, r in references()] == [("mvs_register", "npu_appeals")]
+    assert "**References `appeal_refs`**: cites the `record_key` of `npu_appeals` records" in contract_docs.render()
+
+
+def test_a_reference_to_a_source_without_a_contract_is_refused(tmp_path, monkeypatch):
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    _write(contracts, _with(references=[{"field": "sex", "source": "nowhere", "key": "record_key"}]))
+    monkeypatch.setattr(ridni.contracts, "CONTRACTS_DIR", contracts)
+    load.cache_clear()
+    try:
+        with pytest.raises(ContractError, match=r"demo.yaml: \$.references\[0\].source: no contract for source"):
+            references()
+    finally:
+        monkeypatch.undo()
+        load.cache_clear()

@@ -355,7 +355,7 @@ def test_an_ingest_dag_with_the_warehouse_down_fails_cleanly_then_a_new_run_succ
     night_env(persons=PERSONS)
     proxied = make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     monkeypatch.setenv("AIRFLOW_CONN_RIDNI_WAREHOUSE", _airflow_connection(proxied))
-    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "ingest_sources.py"), safe_mode=False).get_dag(
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "ingest_npu_appeals.py"), safe_mode=False).get_dag(
         "ingest_npu_appeals"
     )
     conf = {"night": START.isoformat()}

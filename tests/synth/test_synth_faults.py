@@ -8,6 +8,8 @@ import json
 import pytest
 from synth_files import ALL_FAULTS, START, drop_dir, manifest, read_csv
 
+from ridni import contracts
+from ridni.ingest import parse
 from ridni_dev.synth import generate
 from ridni_dev.synth.faults import DEFAULT_SOURCE, FAULTS
 
@@ -104,8 +106,6 @@ def test_empty_file(faulty):
 
 
 def test_ingestion_refuses_the_broken_files(faulty):
-    parse = pytest.importorskip("ridni.ingest.parse")
-    contracts = pytest.importorskip("ridni.contracts")
     for name in ("truncated_file", "wrong_encoding", "renamed_column", "empty_file"):
         f, folder = _fault(faulty, name)
         with pytest.raises(parse.FileRejected):

@@ -1,4 +1,4 @@
-"""Every file in the exact format SOURCES.md gives, with a manifest that matches it."""
+"""Every file in the exact format docs/sources.md gives, with a manifest that matches it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import openpyxl
 import pytest
 from synth_files import KEY_OF, START, drop_dir, manifest, noise_of, read_csv, read_records
 
+from ridni import contracts
+from ridni.ingest import parse, validate
 from ridni.standardise import rnokpp
 from ridni_dev.synth import SOURCE_IDS
 
@@ -226,9 +228,6 @@ def test_names_carry_all_three_apostrophes_and_source_noise(run):
 def test_files_pass_the_source_contracts_as_ingestion_reads_them(run):
     """The project's own parser and validation suite accept every row of every clean file: the planted typos
     are flags (a cut-short RNOKPP the only parse problem), never a failure."""
-    parse = pytest.importorskip("ridni.ingest.parse")
-    validate = pytest.importorskip("ridni.ingest.validate")
-    contracts = pytest.importorskip("ridni.contracts")
     flagged = 0
     for d in run.drops:
         contract = contracts.load(d.source_id)
@@ -244,3 +243,7 @@ def test_files_pass_the_source_contracts_as_ingestion_reads_them(run):
                 flagged += len(outcome.row_flags)
     assert flagged
     assert {d.source_id for d in run.drops} == set(SOURCE_IDS)
+
+
+def test_synth_writes_every_source_with_a_contract():
+    assert sorted(SOURCE_IDS) == contracts.source_ids()

@@ -6,8 +6,9 @@ night, and writes:
 
 - the landing zone ``out_dir/landing/<source_id>/<YYYY-MM-DD>/``: the source's files and,
   last, ``manifest.json`` (``source``, ``extract_date``, ``files`` with ``sha256`` and data
-  ``rows``; ``seq`` for the register), exactly as ../shared/design/SOURCES.md specifies. A
-  night without an exchange has no ``exchange_returns`` folder;
+  ``rows``; ``seq`` for the register), in each source's format as its contract gives it
+  (``include/ridni/contracts/``, documented in ``docs/sources.md``). A night without an exchange
+  has no ``exchange_returns`` folder;
 - the ground truth ``out_dir/truth/<YYYY-MM-DD>/`` (records.csv, persons.csv, counts.json,
   faults.json; see :mod:`ridni_dev.synth.truth`).
 

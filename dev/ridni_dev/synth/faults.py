@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from ridni.contracts import load as contract
 from ridni_dev.synth.writers import MANIFEST, Drop
 
 DEFAULT_SOURCE = {
@@ -43,15 +44,16 @@ DEFAULT_SOURCE = {
     "garbage_rows": "npu_appeals",
     "empty_file": "exchange_returns",
 }
+# The column renamed, by the canonical field it fills (its name is the contract's), and its new name.
 RENAMED = {
-    "npu_appeals": ("дата_народження", "дата народження"),
+    "npu_appeals": ("birth_date", "дата народження"),
     "mvs_register": ("birth_date", "date_of_birth"),
-    "coordhq_cases": ("opened_on", "opened"),
-    "sbu_jc": ("Дата народження", "Дата нар."),
-    "ombudsman": ("confirmed_on", "confirmation_date"),
-    "icrc_confirmations": ("date_of_birth", "dob"),
+    "coordhq_cases": ("registered_on", "opened"),
+    "sbu_jc": ("birth_date", "Дата нар."),
+    "ombudsman": ("status_date", "confirmation_date"),
+    "icrc_confirmations": ("birth_date", "dob"),
     "exchange_returns": ("service_no", "service_number"),
-    "children_deported": ("reported_on", "report_date"),
+    "children_deported": ("status_date", "report_date"),
 }
 
 
@@ -162,7 +164,8 @@ def register_seq_gap(drop: Drop) -> InjectedFault:
 
 def renamed_column(drop: Drop) -> InjectedFault:
     name = _main_file(drop)
-    old, new = RENAMED[drop.source_id]
+    field_name, new = RENAMED[drop.source_id]
+    old = contract(drop.source_id).column(field_name).source
     frame = drop.frames[name]
     if old not in frame.columns:
         raise ValueError(f"{name} has no column {old!r}")
@@ -193,10 +196,10 @@ def garbage_rows(drop: Drop) -> InjectedFault:
     n = int(min(20, max(1, len(frame) // 100)))
     step = max(1, len(frame) // (n + 1))
     positions = [min(len(frame), (k + 1) * step) for k in range(n)]
-    key_col = frame.columns[0] if drop.source_id not in ("sbu_jc",) else "Номер справи"
-    enum_cols = [c for c in frame.columns if c.split(".")[-1] in (
-        "стать", "sex", "status", "category", "op", "Країна", "person_group", "status_code", "категорія",
-        "is_civilian")]
+    c = contract(drop.source_id)
+    # the record key's column (a derived key: the first column, which it is built from); coded columns get '???'
+    key_col = c.column("record_key").source if c.column("record_key") else frame.columns[0]
+    enum_cols = [col.source for col in c.columns if col.allowed is not None and col.source in frame.columns]
     bad = []
     for k, pos in enumerate(positions):
         row = frame.iloc[min(pos, len(frame) - 1)].copy()

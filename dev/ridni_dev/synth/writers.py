@@ -3,6 +3,12 @@
 Frames hold what goes into the file, one column per file column (JSON sources: dotted
 paths for nested objects), so that faults can change a frame and write it again in the
 same format. Large files are written in chunks.
+
+What the files look like comes from the source contracts (``include/ridni/contracts/``,
+``docs/sources.md``): file names, format, encoding, delimiter, sheet, column names and order,
+JSON keys, date formats, the keys a JSON object may leave out, and the delivered codes of
+sex, status and person type (the inverse of each column's ``allowed`` mapping). The simulation
+here decides the values only, by canonical field.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ridni.contracts import Contract
+from ridni.contracts import load as contract
 from ridni_dev.synth import render
-from ridni_dev.synth.population import day, to_date
+from ridni_dev.synth.population import TYPES, day, to_date
 from ridni_dev.synth.rng import Rand
-from ridni_dev.synth.sources import CHURN, Table
+from ridni_dev.synth.sources import CHURN, SOURCE_IDS, Table
 
 MANIFEST = "manifest.json"
 CHUNK_ROWS = 100_000
@@ -36,19 +44,66 @@ class Format:
     date_columns: tuple[str, ...] = ()
 
 
-FORMATS = {
-    "npu_appeals": Format("csv", "utf-8-sig", ";", "\r\n"),
-    "mvs_register": Format("csv", "cp1251", ",", "\r\n"),
-    "coordhq_cases": Format("jsonl"),
-    "sbu_jc": Format("xlsx", sheet="Реєстр", date_columns=("Дата народження", "Підтверджено")),
-    "ombudsman": Format("csv"),
-    "icrc_confirmations": Format("json"),
-    "exchange_returns": Format("csv"),
-    "children_deported": Format("csv"),
-}
-STATUS_CODES = {"missing": "10", "found_alive": "20", "found_dead": "30", "captivity": "40", "returned": "50"}
-ICRC_STATUS = {"pow": "POW", "civilian_internee": "civilian_internee", "deceased": "deceased", "released": "released"}
-NPU_CLAIM = np.array(["військовослужбовець", "цивільний", "дитина"], dtype=object)
+# The contracts leave line ends open (the parser reads both): these sources send Windows line ends.
+WINDOWS_LINE_ENDS = ("npu_appeals", "mvs_register")
+
+
+def format_of(c: Contract) -> Format:
+    """How ``c``'s files are written: its contract's format, encoding, delimiter, sheet and Excel date columns."""
+    return Format(c.format, c.encoding or "utf-8", c.delimiter or ",",
+                  "\r\n" if c.source_id in WINDOWS_LINE_ENDS else "\n", c.sheet,
+                  tuple(col.source for col in c.columns if col.type == "excel_date"))
+
+
+FORMATS = {sid: format_of(contract(sid)) for sid in SOURCE_IDS}
+
+
+def file_name(source_id: str, part: str = "") -> str:
+    """The file's name by the contract's ``file_pattern`` (``register_*.csv`` + ``000042``)."""
+    pattern = contract(source_id).file_pattern
+    return pattern.replace("*", part) if "*" in pattern else pattern
+
+
+def _codes(source_id: str, field_name: str) -> dict[str, str]:
+    """Canonical value -> the value the source delivers: the inverse of the column's ``allowed`` mapping."""
+    out: dict[str, str] = {}
+    for delivered, canonical in contract(source_id).column(field_name).allowed.items():
+        out.setdefault(canonical, delivered)
+    return out
+
+
+def _encode(source_id: str, field_name: str, canonical) -> np.ndarray:
+    """Canonical values (an array, or a Series) as the source delivers them."""
+    values = pd.Series(np.asarray(canonical, dtype=object))
+    out = values.map(_codes(source_id, field_name))
+    if out.isna().any():
+        raise KeyError(f"{source_id}.{field_name}: no delivered code for {sorted(set(values[out.isna()]))}")
+    return out.to_numpy(dtype=object)
+
+
+def _sex(source_id: str, male) -> np.ndarray:
+    codes = _codes(source_id, "sex")
+    return np.where(np.asarray(male, dtype=bool), codes["M"], codes["F"])
+
+
+def _dates(source_id: str, field_name: str, days: np.ndarray) -> np.ndarray:
+    """Day numbers as the column's dates: its own ``format``, else the contract's ``date_format``."""
+    c = contract(source_id)
+    column = c.column(field_name)
+    fmt = (column.format if column is not None else None) or c.date_format
+    writers = {"%Y-%m-%d": render.iso, "%d.%m.%Y": render.dmy}
+    if fmt not in writers:
+        raise ValueError(f"synth writes dates as {sorted(writers)}, not {fmt!r} ({source_id}.{field_name})")
+    return writers[fmt](days)
+
+
+def delivered(source_id: str, values: dict) -> pd.DataFrame:
+    """The file's frame: the contract's columns in file order, each named as delivered, from values by field."""
+    columns = contract(source_id).columns
+    unknown = set(values) - {col.field for col in columns}
+    if unknown:
+        raise KeyError(f"{source_id} delivers no column for {sorted(unknown)}")
+    return pd.DataFrame({col.source: values[col.field] for col in columns})
 
 
 def _none_if_empty(a) -> np.ndarray:
@@ -91,20 +146,21 @@ def npu_frame(t: Table, night: int, churn: Churn | None = None) -> pd.DataFrame:
                          dtype=object)
         phone = phone.copy()
         phone[edited] = new
-    return pd.DataFrame({
-        "номер_звернення": s["record_key"],
-        "дата_реєстрації": render.dmy(s["registered"].to_numpy()),
-        "прізвище": s["surname"], "імʼя": s["first_name"], "по_батькові": s["patronymic"],
-        "дата_народження": render.dmy(s["birth"].to_numpy()),
-        "стать": np.where(s["male"], "ч", "ж"),
-        "рнокпп": s["rnokpp"],
-        "категорія": NPU_CLAIM[s["claim"].to_numpy()],
-        "дата_зникнення": render.dmy(s["disappeared"].to_numpy()),
-        "область_зникнення": s["region"].map(_region_uk()),
-        "населений_пункт": s["settlement"],
-        "обставини": s["circumstances"],
-        "заявник_спорідненість": s["relation"],
-        "заявник_телефон": phone,
+    sid = "npu_appeals"
+    return delivered(sid, {
+        "record_key": s["record_key"],
+        "registered_on": _dates(sid, "registered_on", s["registered"].to_numpy()),
+        "surname": s["surname"], "first_name": s["first_name"], "patronymic": s["patronymic"],
+        "birth_date": _dates(sid, "birth_date", s["birth"].to_numpy()),
+        "sex": _sex(sid, s["male"]),
+        "rnokpp": s["rnokpp"],
+        "person_type": _encode(sid, "person_type", np.asarray(TYPES, dtype=object)[s["claim"].to_numpy()]),
+        "disappeared_on": _dates(sid, "disappeared_on", s["disappeared"].to_numpy()),
+        "region": s["region"].map(_region_uk()),
+        "settlement": s["settlement"],
+        "circumstances": s["circumstances"],
+        "applicant_relation": s["relation"],
+        "applicant_phone": phone,
     })
 
 
@@ -128,24 +184,29 @@ def mvs_frame(t: Table, npu: Table, prev_night: int | None, night: int) -> pd.Da
     r = t.records.iloc[rows["rec"].to_numpy()].reset_index(drop=True)
     rows = rows.reset_index(drop=True)
     clean = rows["clean"].to_numpy()
-    df = pd.DataFrame({
-        "register_no": r["record_key"], "op": rows["op"],
+    sid = "mvs_register"
+    (cites,) = contract(sid).references
+    df = delivered(sid, {
+        "record_key": r["record_key"], "op": rows["op"],
         "changed_at": render.timestamps(rows["vis"].to_numpy(), rows["seconds"].to_numpy()),
         "surname": np.where(clean, r["surname_clean"], r["surname"]),
-        "given_name": np.where(clean, r["first_name_clean"], r["first_name"]),
+        "first_name": np.where(clean, r["first_name_clean"], r["first_name"]),
         "patronymic": np.where(clean, r["patronymic_clean"], r["patronymic"]),
-        "birth_date": render.iso(r["birth"].to_numpy()), "sex": np.where(r["male"], "M", "F"),
+        "birth_date": _dates(sid, "birth_date", r["birth"].to_numpy()), "sex": _sex(sid, r["male"]),
         "rnokpp": np.where(rows["rn"].to_numpy(), r["rnokpp"].to_numpy(), ""),
-        "person_group": r["group"].astype(str), "status_code": rows["token"].map(STATUS_CODES),
-        "status_date": render.iso(rows["e"].to_numpy()), "region": r["region"],
-        "appeal_refs": _appeal_refs(npu, r["person_no"].to_numpy(), rows["vis"].to_numpy(), r["cites"].to_numpy()),
+        "person_type": _encode(sid, "person_type", np.asarray(TYPES, dtype=object)[r["group"].to_numpy() - 1]),
+        "status": _encode(sid, "status", rows["token"]),
+        "status_date": _dates(sid, "status_date", rows["e"].to_numpy()), "region": r["region"],
+        "appeal_refs": _appeal_refs(npu, r["person_no"].to_numpy(), rows["vis"].to_numpy(), r["cites"].to_numpy(),
+                                    cites.separator),
     })
-    order = np.lexsort((rows["order"].to_numpy(), df["register_no"].to_numpy(), df["changed_at"].to_numpy()))
+    key, changed_at = (contract(sid).column(f).source for f in ("record_key", "changed_at"))
+    order = np.lexsort((rows["order"].to_numpy(), df[key].to_numpy(), df[changed_at].to_numpy()))
     return df.iloc[order].reset_index(drop=True)
 
 
-def _appeal_refs(npu: Table, person_no: np.ndarray, when: np.ndarray, cites: np.ndarray) -> np.ndarray:
-    """The police appeals of the person registered by the row's date, `|`-separated."""
+def _appeal_refs(npu: Table, person_no: np.ndarray, when: np.ndarray, cites: np.ndarray, separator: str) -> np.ndarray:
+    """The police appeals of the person registered by the row's date, separated as the contract says."""
     out = np.full(len(person_no), "", dtype=object)
     if not len(person_no):
         return out
@@ -159,7 +220,7 @@ def _appeal_refs(npu: Table, person_no: np.ndarray, when: np.ndarray, cites: np.
     row, key = j["row"].to_numpy(), j["key"].to_numpy(dtype=object)
     for k in range(int(nth.max()) + 1 if len(nth) else 0):  # at most four appeals a person
         m = nth == k
-        out[row[m]] = key[m] if k == 0 else out[row[m]] + "|" + key[m]
+        out[row[m]] = key[m] if k == 0 else out[row[m]] + separator + key[m]
     return out
 
 
@@ -174,17 +235,18 @@ def coordhq_frame(t: Table, night: int, churn: Churn | None = None) -> pd.DataFr
         edited, u = churn.draw("coordhq_cases", "office", s["rec"].to_numpy())
         office = np.where(edited, offices[np.floor(u * len(offices)).astype(int)], office)
     confirmed = s["token"].to_numpy() != "missing"
-    return pd.DataFrame({
-        "case_id": s["record_key"], "opened_on": render.iso(s["opened"].to_numpy()),
-        "person.last_name": s["surname"], "person.first_name": s["first_name"],
-        "person.patronymic": _none_if_empty(s["patronymic"]),
-        "person.birth_date": _none_if_empty(render.iso(s["birth"].to_numpy())),
-        "person.sex": np.where(s["male"], "male", "female"),
-        "military.rank": np.where(mil, s["rank"], None), "military.unit": np.where(mil, s["unit"], None),
-        "military.service_no": np.where(mil, s["service_no"], None),
-        "is_civilian": ~mil,
-        "status": s["token"],
-        "status_confirmed_on": np.where(confirmed, render.iso(s["e"].to_numpy()), None),
+    sid = "coordhq_cases"
+    return delivered(sid, {
+        "record_key": s["record_key"], "registered_on": _dates(sid, "registered_on", s["opened"].to_numpy()),
+        "surname": s["surname"], "first_name": s["first_name"],
+        "patronymic": _none_if_empty(s["patronymic"]),
+        "birth_date": _none_if_empty(_dates(sid, "birth_date", s["birth"].to_numpy())),
+        "sex": _sex(sid, s["male"]),
+        "rank": np.where(mil, s["rank"], None), "unit": np.where(mil, s["unit"], None),
+        "service_no": np.where(mil, s["service_no"], None),
+        "person_type": ~mil,  # a JSON boolean: true for a civilian
+        "status": _encode(sid, "status", s["token"]),
+        "status_date": np.where(confirmed, _dates(sid, "status_date", s["e"].to_numpy()), None),
         "confirmation_source": s["conf"].where(pd.notna(s["conf"]), None),
         "office": office,
     })
@@ -193,12 +255,12 @@ def coordhq_frame(t: Table, night: int, churn: Churn | None = None) -> pd.DataFr
 def sbu_frame(t: Table, night: int) -> pd.DataFrame:
     s = t.standing(night).sort_values("record_key", ignore_index=True)
     birth = s["birth"].to_numpy()
-    return pd.DataFrame({
-        "ПІБ": s["full_name"],
-        "Дата народження": np.where(birth == render.MISSING_DAY, None, birth.astype(object)),
-        "Місце утримання": s["place"], "Країна": s["country"],
-        "Підтверджено": s["e"].to_numpy().astype(object),
-        "Джерело": s["said_by"], "Номер справи": s["record_key"],
+    return delivered("sbu_jc", {  # dates as day numbers: Excel date cells
+        "full_name": s["full_name"],
+        "birth_date": np.where(birth == render.MISSING_DAY, None, birth.astype(object)),
+        "place_of_detention": s["place"], "detaining_country": s["country"],
+        "status_date": s["e"].to_numpy().astype(object),
+        "source_note": s["said_by"], "record_key": s["record_key"],
     })
 
 
@@ -219,13 +281,14 @@ def _region_rewritten(churn: Churn | None, sid: str, s: pd.DataFrame, column: st
 
 def ombudsman_frame(t: Table, night: int, churn: Churn | None = None) -> pd.DataFrame:
     s = t.standing(night).sort_values("record_key", ignore_index=True)
-    return pd.DataFrame({
-        "case_no": s["record_key"], "surname": s["surname"], "name": s["first_name"],
-        "patronymic": s["patronymic"], "birth_date": render.iso(s["birth"].to_numpy()),
-        "category": s["token"], "court": s["court"], "sentence_years": s["sentence"],
+    sid = "ombudsman"
+    return delivered(sid, {
+        "record_key": s["record_key"], "surname": s["surname"], "first_name": s["first_name"],
+        "patronymic": s["patronymic"], "birth_date": _dates(sid, "birth_date", s["birth"].to_numpy()),
+        "status": _encode(sid, "status", s["token"]), "court": s["court"], "sentence_years": s["sentence"],
         "icrc_confirmed": np.where(s["icrc"].astype(bool), "true", "false"),
-        "confirmed_on": render.iso(s["e"].to_numpy()),
-        "region": _region_rewritten(churn, "ombudsman", s, "region"),
+        "status_date": _dates(sid, "status_date", s["e"].to_numpy()),
+        "region": _region_rewritten(churn, sid, s, "region"),
     })
 
 
@@ -234,11 +297,12 @@ def icrc_frame(t: Table, night: int) -> pd.DataFrame:
     full = pd.Series(render.iso(s["birth"].to_numpy()), dtype=object)
     precision = s["precision"].to_numpy()
     dob = np.where(precision == 0, full, np.where(precision == 1, full.str[:7], full.str[:4]))
-    return pd.DataFrame({
-        "icrc_ref": s["record_key"], "family_name": s["family_name"], "first_name": s["first_name"],
-        "father_name": s["father_name"].where(pd.notna(s["father_name"]), None),
-        "date_of_birth": dob, "sex": np.where(s["male"], "M", "F"),
-        "status": s["token"].map(ICRC_STATUS), "notified_on": render.iso(s["e"].to_numpy()),
+    sid = "icrc_confirmations"
+    return delivered(sid, {
+        "record_key": s["record_key"], "surname": s["family_name"], "first_name": s["first_name"],
+        "patronymic": s["father_name"].where(pd.notna(s["father_name"]), None),
+        "birth_date": dob, "sex": _sex(sid, s["male"]),
+        "status": _encode(sid, "status", s["token"]), "status_date": _dates(sid, "status_date", s["e"].to_numpy()),
         "detaining_power": s["power"],
     })
 
@@ -247,23 +311,27 @@ def exchange_frames(t: Table, night: int) -> dict[str, pd.DataFrame]:
     r = t.records
     tonight = r[r["vis"].to_numpy() == night]  # the night after the exchange, or later (a backlog)
     out = {}
+    sid = "exchange_returns"
     for exchange_id, s in tonight.groupby("exchange_id", sort=True):
         s = s.sort_values("line")
-        out[f"exchange_{exchange_id}.csv"] = pd.DataFrame({
-            "exchange_id": s["exchange_id"], "exchange_date": render.iso(s["exchange_date"].to_numpy()),
+        out[file_name(sid, exchange_id)] = delivered(sid, {
+            "exchange_id": s["exchange_id"], "status_date": _dates(sid, "status_date", s["exchange_date"].to_numpy()),
             "surname": s["surname"], "first_name": s["first_name"], "patronymic": s["patronymic"],
-            "birth_date": render.iso(s["birth"].to_numpy()), "category": s["category"], "service_no": s["service_no"],
+            "birth_date": _dates(sid, "birth_date", s["birth"].to_numpy()),
+            "person_type": _encode(sid, "person_type", s["category"]), "service_no": s["service_no"],
         }).reset_index(drop=True)
     return out
 
 
 def children_frame(t: Table, night: int, churn: Churn | None = None) -> pd.DataFrame:
     s = t.standing(night).sort_values("record_key", ignore_index=True)
-    return pd.DataFrame({
-        "child_id": s["record_key"], "surname": s["surname"], "first_name": s["first_name"],
-        "patronymic": s["patronymic"], "birth_date": render.iso(s["birth"].to_numpy()),
-        "sex": np.where(s["male"], "M", "F"), "status": s["token"], "reported_on": render.iso(s["e"].to_numpy()),
-        "last_known_region": _region_rewritten(churn, "children_deported", s, "region"),
+    sid = "children_deported"
+    return delivered(sid, {
+        "record_key": s["record_key"], "surname": s["surname"], "first_name": s["first_name"],
+        "patronymic": s["patronymic"], "birth_date": _dates(sid, "birth_date", s["birth"].to_numpy()),
+        "sex": _sex(sid, s["male"]), "status": _encode(sid, "status", s["token"]),
+        "status_date": _dates(sid, "status_date", s["e"].to_numpy()),
+        "region": _region_rewritten(churn, sid, s, "region"),
     })
 
 
@@ -272,22 +340,25 @@ def frames(tables: dict[str, Table], source_id: str, night: dt.date, seq: int | 
     """File name -> frame of the night's drop (empty dict: no drop tonight)."""
     n = day(night)
     t = tables[source_id]
+    name = file_name(source_id)
     if source_id == "npu_appeals":
-        return {"appeals.csv": npu_frame(t, n, churn)}
+        return {name: npu_frame(t, n, churn)}
     if source_id == "mvs_register":
-        return {f"register_{seq:06d}.csv": mvs_frame(t, tables["npu_appeals"], None if first_night else n - 1, n)}
+        (cited,) = contract(source_id).references
+        return {file_name(source_id, f"{seq:06d}"): mvs_frame(t, tables[cited.source],
+                                                              None if first_night else n - 1, n)}
     if source_id == "coordhq_cases":
-        return {"cases.jsonl": coordhq_frame(t, n, churn)}
+        return {name: coordhq_frame(t, n, churn)}
     if source_id == "sbu_jc":
-        return {"registry.xlsx": sbu_frame(t, n)}
+        return {name: sbu_frame(t, n)}
     if source_id == "ombudsman":
-        return {"civilians.csv": ombudsman_frame(t, n, churn)}
+        return {name: ombudsman_frame(t, n, churn)}
     if source_id == "icrc_confirmations":
-        return {"confirmations.json": icrc_frame(t, n)}
+        return {name: icrc_frame(t, n)}
     if source_id == "exchange_returns":
         return exchange_frames(t, n)
     if source_id == "children_deported":
-        return {"children.csv": children_frame(t, n, churn)}
+        return {name: children_frame(t, n, churn)}
     raise KeyError(source_id)
 
 
@@ -363,7 +434,7 @@ def write_frame(path: Path, fmt: Format, frame: pd.DataFrame, *, created: dt.dat
             for text in _csv_chunks(frame, fmt):
                 f.write(text)
     elif fmt.kind == "jsonl":
-        with open(path, "w", encoding="utf-8", newline="") as f:
+        with open(path, "w", encoding=fmt.encoding, newline="") as f:
             batch = []
             for obj in _objects(frame, drop_none):
                 batch.append(json.dumps(obj, ensure_ascii=False))
@@ -373,7 +444,7 @@ def write_frame(path: Path, fmt: Format, frame: pd.DataFrame, *, created: dt.dat
             if batch:
                 f.write("\n".join(batch) + "\n")
     elif fmt.kind == "json":
-        with open(path, "w", encoding="utf-8", newline="") as f:
+        with open(path, "w", encoding=fmt.encoding, newline="") as f:
             f.write("[")
             for i, obj in enumerate(_objects(frame, drop_none)):
                 f.write(("," if i else "") + "\n  " + json.dumps(obj, ensure_ascii=False))
@@ -478,9 +549,11 @@ def write_drop(folder: Path, source_id: str, night: dt.date, frames_: dict[str, 
     manifest: dict = {"source": source_id, "extract_date": night.isoformat(), "files": []}
     if seq is not None:
         manifest["seq"] = seq
+    c = contract(source_id)
+    # a JSON key the contract lets be absent is left out of the objects where it has no value
+    optional = tuple(col.source for col in c.columns if col.optional) if c.format in ("json", "jsonl") else ()
     drop = Drop(source_id, night, folder, FORMATS[source_id], dict(frames_), manifest,
-                created=dt.datetime.combine(night, dt.time(2, 0)),
-                drop_none=("father_name",) if source_id == "icrc_confirmations" else ())
+                created=dt.datetime.combine(night, dt.time(2, 0)), drop_none=optional)
     for name in sorted(frames_):
         drop.write_file(name)
     drop.save_manifest()

@@ -9,14 +9,19 @@ mapping, personal flag, description). The same file drives the parser
 those facts are written nowhere else. The format is described in
 ``docs/ARCHITECTURE.md`` ("Contract file format").
 
-:func:`load` checks the file's own shape and raises :class:`ContractError`
-naming the file and the offending entry, so a broken contract fails on load,
-never halfway through a night.
+:func:`load` checks the file's shape against ``contract.schema.json`` (JSON Schema 2020-12, with the
+``jsonschema`` package), then the rules that relate one entry to another (file name, canonical field
+types and tokens, every field filled once, key and template names, encodings, time zones, regular
+expressions). Either raises :class:`ContractError` naming the file and the JSON path of the offending
+entry (``npu_appeals.yaml: $.columns[3].type: ...``), so a broken contract fails on load, never halfway
+through a night.
 """
 
 from __future__ import annotations
 
 import codecs
+import json
+import logging
 import re
 import string
 from dataclasses import dataclass, field
@@ -25,7 +30,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import best_match
 
+log = logging.getLogger(__name__)
 CONTRACTS_DIR = Path(__file__).resolve().parent
 
 CADENCES = ("snapshot", "delta", "event")
@@ -81,15 +89,7 @@ DEFAULT_MAX_WITHDRAWAL_SHARE = 0.05
 # ...unless they are this few: a small source's ordinary night can withdraw a large share of it.
 MIN_WITHDRAWALS_HELD = 10
 _FIELD_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_TOP_KEYS = {
-    "source_id", "title", "provider", "description", "cadence", "format", "file_pattern", "encoding",
-    "delimiter", "sheet", "date_format", "timezone", "key", "manifest_extra", "constants", "derived", "columns",
-    "max_withdrawal_share",
-}
-_REQUIRED_TOP = ("source_id", "title", "provider", "cadence", "format", "file_pattern", "key", "columns")
-_COLUMN_KEYS = {
-    "source", "field", "type", "required", "pattern", "allowed", "personal", "description", "optional", "format",
-}
+SCHEMA_PATH = CONTRACTS_DIR / "contract.schema.json"
 
 
 class ContractError(ValueError):
@@ -128,6 +128,23 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A field whose values cite records of another source (by its ``record_key``)."""
+
+    field: str
+    source: str
+    key: str = "record_key"
+    separator: str | None = None  # between several values in one field
+
+    def values(self, text: str | None) -> list[str]:
+        """The cited keys in one field's value, blanks dropped."""
+        if not isinstance(text, str):
+            return []
+        parts = text.split(self.separator) if self.separator else [text]
+        return [p.strip() for p in parts if p.strip()]
+
+
+@dataclass(frozen=True)
 class Contract:
     source_id: str
     title: str
@@ -147,6 +164,7 @@ class Contract:
     max_withdrawal_share: float = DEFAULT_MAX_WITHDRAWAL_SHARE
     constants: dict[str, str] = field(default_factory=dict)
     derived: dict[str, str] = field(default_factory=dict)  # field -> template over fields and line_no
+    references: tuple[Reference, ...] = ()
     path: Path | None = None
 
     def column(self, field_name: str) -> Column | None:
@@ -188,239 +206,171 @@ class Contract:
 
 
 # ------------------------------------------------------------------------------------------ loading
+@cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
 def _err(path: Path | str, where: str, msg: str) -> ContractError:
     return ContractError(f"{Path(path).name}: {where}: {msg}")
 
 
-def _token(value, path, where) -> str:
-    """Allowed-mapping keys and values as text (YAML reads `true` and `10` as bool and int)."""
+def _schema_message(error: ValidationError) -> str:
+    """jsonschema's message, with the schema's ``{"not": {}}`` (a key that does not apply) in words."""
+    if error.validator == "not" and error.validator_value == {}:
+        return "does not apply to a source of this format or cadence"
+    message = error.message
+    return message if len(message) <= 200 else message[:197] + "..."
+
+
+def check_shape(raw, path: Path | str) -> None:
+    """Check a YAML document against ``contract.schema.json``; the error names the file and the JSON path."""
+    error = best_match(_validator().iter_errors(raw))
+    if error is not None:
+        raise _err(path, error.json_path, _schema_message(error))
+
+
+def _token(value) -> str:
+    """Allowed-mapping keys and values and constants as text (YAML reads `true` and `10` as bool and int)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | str):
-        return str(value)
-    raise _err(path, where, f"allowed values must be text, numbers or booleans, not {type(value).__name__}")
+    return str(value)
 
 
-def _str(raw: dict, key: str, path, where: str, *, required: bool = False) -> str | None:
-    value = raw.get(key)
-    if value is None:
-        if required:
-            raise _err(path, where, f"`{key}` is required")
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise _err(path, where, f"`{key}` must be a non-empty string")
-    return value
-
-
-def _bool(raw: dict, key: str, path, where: str) -> bool:
-    value = raw.get(key, False)
-    if not isinstance(value, bool):
-        raise _err(path, where, f"`{key}` must be true or false")
-    return value
-
-
-def _column(raw, i: int, fmt: str, path) -> Column:
-    where = f"columns[{i}]"
-    if not isinstance(raw, dict):
-        raise _err(path, where, "must be a mapping")
-    unknown = set(raw) - _COLUMN_KEYS
-    if unknown:
-        raise _err(path, where, f"unknown key(s) {sorted(unknown)}")
-    source = _str(raw, "source", path, where, required=True)
-    where = f"column {source!r}"
-    fld = _str(raw, "field", path, where, required=True)
-    if not _FIELD_RE.match(fld) or fld in (LINE_NO, "attributes"):
-        raise _err(path, where, f"field {fld!r} must be snake_case and not a reserved name")
-    typ = raw.get("type", "string")
-    if typ not in TYPES:
-        raise _err(path, where, f"type {typ!r} is not one of {TYPES}")
+def _column(raw: dict, i: int, fmt: str, path) -> Column:
+    """One column, past the schema: the rules that relate it to the format and the canonical record."""
+    where = f"$.columns[{i}]"
+    source, fld, typ = raw["source"], raw["field"], raw.get("type", "string")
     if typ == "excel_date" and fmt != "xlsx":
-        raise _err(path, where, "type excel_date is for xlsx sources only")
+        raise _err(path, f"{where}.type", "type excel_date is for xlsx sources only")
     if "." in source and fmt not in ("json", "jsonl"):
-        raise _err(path, where, "dotted paths are for JSON sources only")
+        raise _err(path, f"{where}.source", "dotted paths are for JSON sources only")
     storage = CORE_FIELDS.get(fld)
     if storage and typ not in _ACCEPTS[storage]:
-        raise _err(path, where, f"canonical field {fld} ({storage}) cannot take type {typ}")
-    pattern = _str(raw, "pattern", path, where)
+        raise _err(path, f"{where}.type", f"canonical field {fld} ({storage}) cannot take type {typ}")
+    pattern = raw.get("pattern")
     if pattern is not None:
-        if typ not in ("string", "integer"):
-            raise _err(path, where, "a pattern applies to string or integer columns only")
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise _err(path, where, f"pattern does not compile: {exc}") from None
+            raise _err(path, f"{where}.pattern", f"pattern does not compile: {exc}") from None
     allowed_raw = raw.get("allowed")
     allowed: dict[str, str] | None = None
     if allowed_raw is not None:
-        if isinstance(allowed_raw, list):
-            allowed = {_token(v, path, where): _token(v, path, where) for v in allowed_raw}
-        elif isinstance(allowed_raw, dict):
-            allowed = {_token(k, path, where): _token(v, path, where) for k, v in allowed_raw.items()}
-        else:
-            raise _err(path, where, "`allowed` must be a list or a mapping")
-        if not allowed:
-            raise _err(path, where, "`allowed` is empty")
-        if typ not in ("string", "integer", "boolean"):
-            raise _err(path, where, "`allowed` applies to string, integer or boolean columns")
+        pairs = ((v, v) for v in allowed_raw) if isinstance(allowed_raw, list) else allowed_raw.items()
+        allowed = {_token(k): _token(v) for k, v in pairs}
         vocabulary = CANONICAL_VALUES.get(fld)
         if vocabulary is not None and not set(allowed.values()) <= vocabulary:
             bad = sorted(set(allowed.values()) - vocabulary)
-            raise _err(path, where, f"canonical value(s) {bad} are not tokens of {fld} (ARCHITECTURE.md)")
+            raise _err(path, f"{where}.allowed",
+                       f"canonical value(s) {bad} are not tokens of {fld} (ARCHITECTURE.md)")
     elif fld in CANONICAL_VALUES:
         raise _err(path, where, f"{fld} needs an `allowed` mapping onto its canonical tokens")
-    fmt_override = _str(raw, "format", path, where)
-    if fmt_override is not None and typ not in ("date", "excel_date"):
-        raise _err(path, where, "`format` applies to date columns only")
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise _err(path, where, "`description` must be text")
     return Column(
-        source=source, field=fld, type=typ, required=_bool(raw, "required", path, where), pattern=pattern,
-        allowed=allowed, personal=_bool(raw, "personal", path, where), description=description.strip(),
-        optional=_bool(raw, "optional", path, where), format=fmt_override,
+        source=source, field=fld, type=typ, required=raw.get("required", False), pattern=pattern,
+        allowed=allowed, personal=raw.get("personal", False), description=raw.get("description", "").strip(),
+        optional=raw.get("optional", False), format=raw.get("format"),
     )
 
 
+def _template_fields(template: str, path, where: str) -> list[str]:
+    """The fields a ``derived`` template names (no format specs or conversions)."""
+    try:
+        parsed = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(template)
+                  if name is not None]
+    except ValueError as exc:
+        raise _err(path, where, f"bad template: {exc}") from None
+    if any(spec or conv for _, spec, conv in parsed):
+        raise _err(path, where, "bad template: format specs and conversions are not supported")
+    if not parsed:
+        raise _err(path, where, "the template names no field")
+    return [name for name, _, _ in parsed]
+
+
 def parse_contract(raw, path: Path | str) -> Contract:
-    """Build a :class:`Contract` from a YAML document, checking its shape."""
-    if not isinstance(raw, dict):
-        raise _err(path, "top level", "must be a mapping")
-    unknown = set(raw) - _TOP_KEYS
-    if unknown:
-        raise _err(path, "top level", f"unknown key(s) {sorted(unknown)}")
-    for key in _REQUIRED_TOP:
-        if key not in raw:
-            raise _err(path, "top level", f"`{key}` is required")
-    source_id = _str(raw, "source_id", path, "top level", required=True)
+    """Build a :class:`Contract` from a YAML document: its shape by the schema, then the cross-field rules."""
+    check_shape(raw, path)
+    source_id, cadence, fmt = raw["source_id"], raw["cadence"], raw["format"]
     if Path(path).suffix in (".yaml", ".yml") and Path(path).stem != source_id:
-        raise _err(path, "source_id", f"{source_id!r} does not match the file name")
-    where = "top level"
-    cadence, fmt = raw["cadence"], raw["format"]
-    if cadence not in CADENCES:
-        raise _err(path, "cadence", f"{cadence!r} is not one of {CADENCES}")
-    if fmt not in FORMATS:
-        raise _err(path, "format", f"{fmt!r} is not one of {FORMATS}")
-    encoding = _str(raw, "encoding", path, where)
-    delimiter = raw.get("delimiter")
-    if delimiter is not None and not isinstance(delimiter, str):
-        raise _err(path, "delimiter", "must be text")
-    sheet = _str(raw, "sheet", path, where)
-    if fmt == "xlsx":
-        if not sheet:
-            raise _err(path, "sheet", "an xlsx source needs `sheet`")
-        if encoding or delimiter:
-            raise _err(path, where, "`encoding` and `delimiter` do not apply to xlsx")
-    else:
-        if not encoding:
-            raise _err(path, "encoding", f"a {fmt} source needs `encoding`")
+        raise _err(path, "$.source_id", f"{source_id!r} does not match the file name")
+    encoding = raw.get("encoding")
+    if encoding is not None:
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise _err(path, "encoding", f"unknown encoding {encoding!r}") from None
-        if fmt == "csv":
-            if not delimiter or len(delimiter) != 1 or delimiter in "\"\r\n":
-                raise _err(path, "delimiter", "a csv source needs a one-character `delimiter` (not a quote or line end)")
-        elif delimiter:
-            raise _err(path, "delimiter", f"`delimiter` does not apply to {fmt}")
-        if sheet:
-            raise _err(path, "sheet", f"`sheet` does not apply to {fmt}")
-    date_format = _str(raw, "date_format", path, where) or "%Y-%m-%d"
-    timezone = _str(raw, "timezone", path, where) or "UTC"
+            raise _err(path, "$.encoding", f"unknown encoding {encoding!r}") from None
+    timezone = raw.get("timezone", "UTC")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _err(path, "timezone", f"unknown time zone {timezone!r}") from None
+        raise _err(path, "$.timezone", f"unknown time zone {timezone!r}") from None
 
-    cols_raw = raw["columns"]
-    if not isinstance(cols_raw, list) or not cols_raw:
-        raise _err(path, "columns", "must be a non-empty list")
-    columns = tuple(_column(c, i, fmt, path) for i, c in enumerate(cols_raw))
+    columns = tuple(_column(c, i, fmt, path) for i, c in enumerate(raw["columns"]))
     seen_src, seen_field = set(), set()
-    for c in columns:
+    for i, c in enumerate(columns):
         if c.source in seen_src:
-            raise _err(path, f"column {c.source!r}", "delivered twice")
+            raise _err(path, f"$.columns[{i}].source", f"{c.source!r} delivered twice")
         if c.field in seen_field:
-            raise _err(path, f"column {c.source!r}", f"field {c.field} is filled twice")
+            raise _err(path, f"$.columns[{i}].field", f"field {c.field} is filled twice")
         seen_src.add(c.source)
         seen_field.add(c.field)
     if fmt in ("json", "jsonl"):
         tops = {c.path[0] for c in columns if len(c.path) == 1}
         nested = {c.path[0] for c in columns if len(c.path) > 1}
         if tops & nested:
-            raise _err(path, "columns", f"{sorted(tops & nested)} used both as a value and as an object")
+            raise _err(path, "$.columns", f"{sorted(tops & nested)} used both as a value and as an object")
         if any(len(c.path) > 2 for c in columns):
-            raise _err(path, "columns", "JSON paths are at most two levels deep (object.key)")
+            raise _err(path, "$.columns", "JSON paths are at most two levels deep (object.key)")
 
-    constants_raw = raw.get("constants") or {}
-    if not isinstance(constants_raw, dict):
-        raise _err(path, "constants", "must be a mapping field -> value")
     constants: dict[str, str] = {}
-    for k, v in constants_raw.items():
-        if not isinstance(k, str) or not _FIELD_RE.match(k) or k in seen_field:
-            raise _err(path, "constants", f"{k!r} is not a field of its own")
+    for k, v in (raw.get("constants") or {}).items():
+        where = f"$.constants.{k}"
+        if k in seen_field:
+            raise _err(path, where, f"{k!r} is not a field of its own")
         if k in CORE_FIELDS and CORE_FIELDS[k] != "text":
-            raise _err(path, "constants", f"{k} is not a text field")
-        value = _token(v, path, "constants")
+            raise _err(path, where, f"{k} is not a text field")
+        value = _token(v)
         if k in CANONICAL_VALUES and value not in CANONICAL_VALUES[k]:
-            raise _err(path, "constants", f"{value!r} is not a token of {k}")
+            raise _err(path, where, f"{value!r} is not a token of {k}")
         constants[k] = value
         seen_field.add(k)
 
-    derived_raw = raw.get("derived") or {}
-    if not isinstance(derived_raw, dict):
-        raise _err(path, "derived", "must be a mapping field -> template")
     derived: dict[str, str] = {}
-    for k, template in derived_raw.items():
-        if not isinstance(k, str) or not _FIELD_RE.match(k) or k in seen_field:
-            raise _err(path, "derived", f"{k!r} is not a field of its own")
+    for k, template in (raw.get("derived") or {}).items():
+        where = f"$.derived.{k}"
+        if k in seen_field:
+            raise _err(path, where, f"{k!r} is not a field of its own")
         if k in CORE_FIELDS and CORE_FIELDS[k] != "text":
-            raise _err(path, "derived", f"{k} is not a text field")
-        if not isinstance(template, str):
-            raise _err(path, "derived", f"{k}: the template must be text")
-        try:
-            names = [n for _, n, spec, conv in string.Formatter().parse(template) if n is not None]
-            if any(spec or conv for _, n, spec, conv in string.Formatter().parse(template) if n is not None):
-                raise ValueError("format specs and conversions are not supported")
-        except ValueError as exc:
-            raise _err(path, "derived", f"{k}: bad template: {exc}") from None
-        if not names:
-            raise _err(path, "derived", f"{k}: the template names no field")
-        for n in names:
+            raise _err(path, where, f"{k} is not a text field")
+        for n in _template_fields(template, path, where):
             if n != LINE_NO and n not in seen_field:
-                raise _err(path, "derived", f"{k}: the template names {n!r}, which is not a field of this source")
+                raise _err(path, where, f"the template names {n!r}, which is not a field of this source")
         derived[k] = template
         seen_field.add(k)
 
     if "record_key" not in seen_field:
-        raise _err(path, "columns", "no column or derived field fills record_key")
-    key = raw["key"]
-    if isinstance(key, str):
-        key = [key]
-    if not isinstance(key, list) or not key or not all(isinstance(k, str) for k in key):
-        raise _err(path, "key", "must be a list of canonical fields")
-    for k in key:
+        raise _err(path, "$.columns", "no column or derived field fills record_key")
+    key = [raw["key"]] if isinstance(raw["key"], str) else raw["key"]
+    for i, k in enumerate(key):
         if k not in seen_field:
-            raise _err(path, "key", f"{k!r} is not a field of this source")
-    manifest_extra = raw.get("manifest_extra") or []
-    if not isinstance(manifest_extra, list) or not all(isinstance(m, str) for m in manifest_extra):
-        raise _err(path, "manifest_extra", "must be a list of names")
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise _err(path, "description", "must be text")
-    share = raw.get("max_withdrawal_share", DEFAULT_MAX_WITHDRAWAL_SHARE)
-    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
-        raise _err(path, "max_withdrawal_share", "must be a number above 0 and at most 1 (a share, e.g. 0.05)")
-    if "max_withdrawal_share" in raw and cadence != "snapshot":
-        raise _err(path, "max_withdrawal_share", "applies to full snapshots only")
+            raise _err(path, f"$.key[{i}]", f"{k!r} is not a field of this source")
+    references = []
+    for i, ref in enumerate(raw.get("references") or []):
+        if ref["field"] not in seen_field:
+            raise _err(path, f"$.references[{i}].field", f"{ref['field']!r} is not a field of this source")
+        references.append(Reference(field=ref["field"], source=ref["source"], key=ref["key"],
+                                    separator=ref.get("separator")))
 
     return Contract(
-        source_id=source_id, title=_str(raw, "title", path, where, required=True),
-        provider=_str(raw, "provider", path, where, required=True), cadence=cadence, format=fmt,
-        file_pattern=_str(raw, "file_pattern", path, where, required=True), columns=columns, key=tuple(key),
-        description=" ".join(description.split()), encoding=encoding, delimiter=delimiter, sheet=sheet,
-        date_format=date_format, timezone=timezone, manifest_extra=tuple(manifest_extra),
-        max_withdrawal_share=float(share), constants=constants,
-        derived=derived, path=Path(path),
+        source_id=source_id, title=raw["title"], provider=raw["provider"], cadence=cadence, format=fmt,
+        file_pattern=raw["file_pattern"], columns=columns, key=tuple(key),
+        description=" ".join(raw.get("description", "").split()), encoding=encoding,
+        delimiter=raw.get("delimiter"), sheet=raw.get("sheet"), date_format=raw.get("date_format", "%Y-%m-%d"),
+        timezone=timezone, manifest_extra=tuple(raw.get("manifest_extra") or ()),
+        max_withdrawal_share=float(raw.get("max_withdrawal_share", DEFAULT_MAX_WITHDRAWAL_SHARE)),
+        constants=constants, derived=derived, references=tuple(references), path=Path(path),
     )
 
 
@@ -452,3 +402,35 @@ def source_ids() -> list[str]:
 def all_contracts() -> list[Contract]:
     """Every source's contract, in source_id order."""
     return [load(s) for s in source_ids()]
+
+
+def references() -> list[tuple[str, Reference]]:
+    """Every cross-source reference the contracts declare: (citing source, reference), in source_id order.
+
+    Raises :class:`ContractError` for a reference to a source that has no contract.
+    """
+    known = set(source_ids())
+    out = []
+    for contract in all_contracts():
+        for i, ref in enumerate(contract.references):
+            if ref.source not in known:
+                raise _err(contract.path or contract.source_id, f"$.references[{i}].source",
+                           f"no contract for source {ref.source!r}")
+            out.append((contract.source_id, ref))
+    return out
+
+
+def contracts_that_load() -> list[Contract]:
+    """Every source's contract that loads, in source_id order; a broken one is left out with a warning.
+
+    For what spans the sources at DAG-parse time (``resolve_persons`` waits for the nightly sources' assets):
+    a broken contract is reported as the import error of its own ingest DAG file, and must not take the
+    DAGs that do not depend on it down with it.
+    """
+    out = []
+    for source_id in source_ids():
+        try:
+            out.append(load(source_id))
+        except ContractError as exc:
+            log.warning("contract left out: %s", exc)
+    return out

@@ -69,6 +69,10 @@ def _section(c: Contract) -> str:
                       "confirms (`max_withdrawal_share`)"))
     if c.manifest_extra:
         facts.append(("Manifest adds", ", ".join(_code(m) for m in c.manifest_extra)))
+    for ref in c.references:
+        split = f", several separated by {_code(ref.separator)}" if ref.separator else ""
+        facts.append((f"References `{ref.field}`", f"cites the {_code(ref.key)} of `{ref.source}` records{split}; "
+                      "a citing and a cited record are linked as the same person"))
     facts.append(("Contract", f"`include/ridni/contracts/{c.source_id}.yaml`"))
     lines += [f"- **{k}**: {v}" for k, v in facts]
     lines += ["", "| column | canonical field | type | required | allowed (→ canonical) | pattern | personal | "

@@ -247,7 +247,7 @@ def _calibrate_prior(weights: np.ndarray, prior: float, records: int) -> float:
 @dataclass
 class Prediction:
     pairs: pd.DataFrame  # unique_id_l, unique_id_r, match_probability, match_weight, gamma_* levels
-    comparisons: int  # candidate pairs scored (after blocking)
+    pairs_above_threshold: int  # pairs scored at or above the threshold (the only pairs Splink returns)
 
 
 def score(features: pd.DataFrame, model: Model, threshold: float = 0.5, changed_only: bool = False) -> Prediction:

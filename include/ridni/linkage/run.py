@@ -32,6 +32,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ridni.contracts import Reference
+from ridni.contracts import references as contract_references
 from ridni.db import copy_frame, indexes_after_load, read_text_frame
 from ridni.linkage import clusters
 from ridni.linkage.features import FEATURE_COLUMNS, build_features
@@ -49,11 +51,25 @@ _SOURCE_COLUMNS = ("surname, first_name, patronymic, full_name, birth_date, sex,
 _FEATURES = [c for c in FEATURE_COLUMNS if c not in ("source_id", "record_key")]
 
 
-def deterministic_edges(f: pd.DataFrame) -> pd.DataFrame:
-    """Pairs sharing a valid RNOKPP or a service number, and register rows citing police appeals.
+# The canonical field whose references the linkage follows, stored split as ``core.link_record.appeal_ref``.
+REFERENCE_FIELD = "appeal_refs"
 
-    Within a key every pair is an edge (not a star around one record), so a record that later leaves
-    the key takes only its own edges with it. With a boolean ``changed`` column, only pairs that
+
+def _references() -> list[tuple[str, Reference]]:
+    """The contracts' references the linkage follows: (citing source, reference), each a ``appeal_ref`` link."""
+    refs = contract_references()
+    other = sorted({f"{source}.{ref.field}" for source, ref in refs if ref.field != REFERENCE_FIELD})
+    if other:
+        raise ValueError(f"the linkage follows references in {REFERENCE_FIELD} only, not {other}")
+    return refs
+
+
+def deterministic_edges(f: pd.DataFrame) -> pd.DataFrame:
+    """Pairs sharing a valid RNOKPP or a service number, and records citing another source's records.
+
+    The citations are the contracts' ``references`` (the register's ``appeal_refs`` into the police
+    appeals). Within a key every pair is an edge (not a star around one record), so a record that later
+    leaves the key takes only its own edges with it. With a boolean ``changed`` column, only pairs that
     involve a changed record are returned.
     """
     changed = f["changed"] if "changed" in f else pd.Series(True, index=f.index)
@@ -64,12 +80,12 @@ def deterministic_edges(f: pd.DataFrame) -> pd.DataFrame:
         pairs = k.merge(k, on=key, suffixes=("_l", "_r"))
         pairs = pairs[pairs["unique_id_l"] < pairs["unique_id_r"]]
         parts.append(pd.DataFrame({"l": pairs["unique_id_l"], "r": pairs["unique_id_r"], "rule": key}))
-    refs = f.loc[f["source_id"] == "mvs_register", ["unique_id", "appeal_refs"]].dropna()
-    refs = refs.assign(ref=refs["appeal_refs"].str.split("|")).explode("ref")
-    refs["ref"] = refs["ref"].str.strip()
-    appeals = f.loc[f["source_id"] == "npu_appeals", ["unique_id", "record_key"]]
-    cited = refs.merge(appeals, left_on="ref", right_on="record_key", suffixes=("", "_appeal"))
-    parts.append(pd.DataFrame({"l": cited["unique_id"], "r": cited["unique_id_appeal"], "rule": "appeal_ref"}))
+    for citing, ref in _references():
+        refs = f.loc[f["source_id"] == citing, ["unique_id", ref.field]].dropna()
+        refs = refs.assign(ref=refs[ref.field].map(ref.values)).explode("ref")
+        cited = f.loc[f["source_id"] == ref.source, ["unique_id", ref.key]]
+        cited = refs.merge(cited, left_on="ref", right_on=ref.key, suffixes=("", "_cited"))
+        parts.append(pd.DataFrame({"l": cited["unique_id"], "r": cited["unique_id_cited"], "rule": "appeal_ref"}))
     edges = pd.concat(parts, ignore_index=True)
     is_changed = changed.set_axis(f["unique_id"])
     touches = is_changed.reindex(edges["l"]).to_numpy() | is_changed.reindex(edges["r"]).to_numpy()
@@ -112,14 +128,23 @@ def _read_records(conn: Connection, full: bool) -> pd.DataFrame:
     """)  # noqa: S608 (only our own column names)
 
 
-def _pg_array(values: pd.Series) -> pd.Series:
+def _pg_array(values: pd.Series, ref: Reference) -> pd.Series:
     """``a|b`` -> the PostgreSQL array literal ``{"a","b"}`` (for COPY), blanks dropped."""
     def literal(v) -> str | None:
         if not isinstance(v, str):
             return None
-        parts = [x.strip() for x in v.split("|") if x.strip()]
-        return "{" + ",".join('"' + x.replace("\\", "\\\\").replace('"', '\\"') + '"' for x in parts) + "}"
+        return "{" + ",".join('"' + x.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                              for x in ref.values(v)) + "}"
     return values.map(literal)
+
+
+def _cited_keys(features: pd.DataFrame) -> pd.Series:
+    """Each record's references as a PostgreSQL array literal (``core.link_record.appeal_ref``), else null."""
+    out = pd.Series(None, index=features.index, dtype=object)
+    for citing, ref in _references():
+        rows = features["source_id"] == citing
+        out[rows] = _pg_array(features.loc[rows, ref.field], ref)
+    return out
 
 
 def _store_features(conn: Connection, full: bool) -> pd.DataFrame:
@@ -132,7 +157,7 @@ def _store_features(conn: Connection, full: bool) -> pd.DataFrame:
     features = build_features(records).assign(row_hash=records["row_hash"])
     for col in ("birth_year", "birth_month", "birth_day"):
         features[col] = features[col].astype("Int64")
-    features["appeal_ref"] = _pg_array(features["appeal_refs"])
+    features["appeal_ref"] = _cited_keys(features)
     columns = ["source_id", "record_key", "row_hash", *_FEATURES, "appeal_ref"]
     conn.execute(sa.text("CREATE TEMPORARY TABLE changed_id (record_id bigint PRIMARY KEY) ON COMMIT DROP"))
     if full:
@@ -186,8 +211,9 @@ def _neighbourhood(conn: Connection) -> pd.DataFrame:
              for keys in (*BLOCKING_KEYS, *[(k,) for k in DETERMINISTIC_KEYS])]
     joins += [" AND ".join(f"{_side(c, 'o')} = {_side(c, 'x')}" for c in keys)
               + f" AND (o.{missing} IS NULL OR x.{missing} IS NULL)" for missing, keys in BLOCKING_KEYS_IF_MISSING]
-    joins += ["x.source_id = 'mvs_register' AND o.source_id = 'npu_appeals' AND o.record_key = ANY(x.appeal_ref)",
-              "x.source_id = 'npu_appeals' AND o.appeal_ref @> ARRAY[x.record_key]"]
+    for citing, ref in _references():  # (source ids are snake_case names: the contracts' schema)
+        joins += [f"x.source_id = '{citing}' AND o.source_id = '{ref.source}' AND o.{ref.key} = ANY(x.appeal_ref)",
+                  f"x.source_id = '{ref.source}' AND o.source_id = '{citing}' AND o.appeal_ref @> ARRAY[x.{ref.key}]"]
     # x: tonight's changed records, as just written (the temporary table link_in), o: their partners
     head = "SELECT o.record_id FROM link_in x JOIN core.link_record o"
     partners = "\nUNION ".join(f"{head} ON {j}" for j in joins)  # noqa: S608 (our own column names)
@@ -346,9 +372,14 @@ def _all_records(conn: Connection, features: pd.DataFrame) -> pd.DataFrame:
                                                                                how="left")
 
 
-def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: pd.DataFrame,
-             edges: pd.DataFrame) -> dict:
-    """Cluster ``records`` (closed under ``edges``) into persons with stable ids; write what moved."""
+def _cluster(conn: Connection, records: pd.DataFrame, edges: pd.DataFrame
+             ) -> tuple[clusters.Assignment, pd.DataFrame]:
+    """Cluster ``records`` (closed under ``edges``) into persons with stable ids.
+
+    Returns the assignment (each record's person, the new persons, merges and splits) and the edges that
+    hold inside a person (the reviewers' "same" decisions added as edges, those a "different" cut dropped),
+    as ``l, r, rule, p`` (probability), ``w`` (weight), ``x`` (explanation).
+    """
     edges = edges.rename(columns={"match_probability": "p", "match_weight": "w", "explanation": "x"})
     edges = edges[["l", "r", "rule", "p", "w", "x"]]
     reviewed = pd.read_sql(sa.text(_REVIEWED), conn)
@@ -375,9 +406,14 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: 
 
     next_val = conn.execute(sa.text("SELECT COALESCE(max(person_id), 0) FROM core.person")).scalar()
     counter = iter(range(next_val + 1, next_val + 2 + len(records)))
-    assignment = clusters.assign_person_ids(labels, records["person_id"], lambda: next(counter))
-    person = assignment.person_of_record.to_numpy()
+    return clusters.assign_person_ids(labels, records["person_id"], lambda: next(counter)), edges
 
+
+def _write_links(conn: Connection, night: dt.date, dag_run_id: str | None, records: pd.DataFrame,
+                 edges: pd.DataFrame, assignment: clusters.Assignment) -> int:
+    """Store the new persons and each record's link (person, the rule that brought it in); returns how many
+    links were written. A record whose person, rule and probability stand keeps its row (and its night)."""
+    person = assignment.person_of_record.to_numpy()
     # the rule that brought each record in: its strongest edge (a reviewer's, then deterministic, then p)
     ranked = edges.assign(order=edges["rule"].map(RULE_ORDER))
     both = pd.concat([ranked.rename(columns={"l": "uid"}), ranked.rename(columns={"r": "uid"})])
@@ -391,7 +427,6 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: 
         "explanation": records["record_id"].map(best["x"]).fillna("{}"),
         "linked_on": night, "dag_run_id": dag_run_id,
     })
-    # a record whose person, rule and probability stand keeps its row (and its linked_on night)
     same_row = ((records["person_id"] == links["person_id"]) & (records["rule"] == links["rule"])
                 & (records["match_probability"].fillna(-1) == links["match_probability"].fillna(-1)))
     was_linked = records["person_id"].notna()
@@ -408,7 +443,12 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: 
     with indexes_after_load(conn, "core.person_link", len(relinked)):
         copy_frame(conn, "core.person_link", ["source_id", "record_key", "person_id", "rule", "match_probability",
                                               "match_weight", "explanation", "linked_on", "dag_run_id"], relinked)
+    return len(relinked)
 
+
+def _write_events(conn: Connection, night: dt.date, dag_run_id: str | None,
+                  assignment: clusters.Assignment) -> None:
+    """Log the night's merges and splits in ``core.person_event``; retire the persons a merge absorbed."""
     events = [{"kind": "merge", "person_id": k, "other_person_id": o, "records": n}
               for k, o, n in assignment.merges]
     events += [{"kind": "split", "person_id": o, "other_person_id": k, "records": n}
@@ -422,14 +462,11 @@ def _cluster(conn: Connection, night: dt.date, dag_run_id: str | None, records: 
             "INSERT INTO core.person_event (night, kind, person_id, other_person_id, records, dag_run_id) "
             "SELECT night, kind, person_id, other_person_id, records, dag_run_id FROM event_in "
             "ON CONFLICT (night, kind, person_id, other_person_id) DO NOTHING"))
-    alive = set(person.tolist())
+    alive = set(assignment.person_of_record.tolist())
     for keeper, absorbed, _ in assignment.merges:
         if absorbed not in alive:
             conn.execute(sa.text("UPDATE core.person SET merged_into = :k, retired_on = :n WHERE person_id = :a"),
                          {"k": keeper, "n": night, "a": absorbed})
-    return {"clustered_records": len(records), "relinked_records": len(relinked),
-            "new_persons": len(assignment.new_persons), "merges": len(assignment.merges),
-            "splits": len(assignment.splits)}
 
 
 def resolve_persons(engine: Engine, night: dt.date, dag_run_id: str | None = None,
@@ -475,12 +512,17 @@ def resolve_persons(engine: Engine, night: dt.date, dag_run_id: str | None = Non
             records = _all_records(conn, features)
         else:
             records, edges = _affected_frames(conn)
-        clustered = _cluster(conn, night, dag_run_id, records, edges)
+        assignment, kept = _cluster(conn, records, edges)
+        relinked = _write_links(conn, night, dag_run_id, records, kept, assignment)
+        _write_events(conn, night, dag_run_id, assignment)
         totals = conn.execute(sa.text(
             "SELECT count(*) AS records, count(DISTINCT person_id) AS persons FROM core.person_link")).one()
     result = {"mode": "full" if full else "incremental", "records": totals.records, "persons": totals.persons,
               "changed_records": changed, "compared_records": len(f), "deterministic_edges": len(det),
-              "splink_links": len(strong), "review_pairs": len(uncertain), "comparisons": len(pairs), **clustered}
+              "splink_links": len(strong), "review_pairs": len(uncertain), "pairs_above_lower": len(pairs),
+              "clustered_records": len(records), "relinked_records": relinked,
+              "new_persons": len(assignment.new_persons), "merges": len(assignment.merges),
+              "splits": len(assignment.splits)}
     log.info("resolved persons: %s", result)
     return result
 

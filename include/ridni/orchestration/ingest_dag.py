@@ -1,4 +1,4 @@
-"""The DAG factory: one ingest DAG per source contract.
+"""The DAG factory: one ingest DAG per source contract, one DAG file per source (``dags/ingest_<source_id>.py``).
 
 wait for the drop -> receive, archive, verify the manifest, parse, validate and load (``ridni.night.ingest``,
 one transaction per file) -> Data Docs. The load task emits the source's asset with the night it loaded,
@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 from ridni import night as steps
 from ridni.config import settings
-from ridni.contracts import Contract
+from ridni.contracts import Contract, load
 from ridni.ingest import drops
 from ridni.orchestration.schedule import START, carry_night, default_args, night_of, night_param, source_asset
 from ridni.orchestration.triggers import ManifestTrigger
@@ -136,3 +136,13 @@ def build_ingest_dag(contract: Contract) -> DAG:
         build_data_docs(loaded)
 
     return ingest()
+
+
+def ingest_dag(source_id: str) -> DAG:
+    """The ingest DAG of ``source_id``, from its contract alone.
+
+    Each source's DAG file calls this, so a contract that does not load (:class:`ridni.contracts.ContractError`,
+    naming the file and the JSON path) fails that file's import only: Airflow lists it as that file's import
+    error and parses the other sources' DAG files as usual.
+    """
+    return build_ingest_dag(load(source_id))
