@@ -80,11 +80,14 @@ LINE_NO = "line_no"
 DEFAULT_MAX_WITHDRAWAL_SHARE = 0.05
 # ...unless they are this few: a small source's ordinary night can withdraw a large share of it.
 MIN_WITHDRAWALS_HELD = 10
+# Above this share of a night's received rows in quarantine, the ingest DAG's check task fails (contract key
+# ``max_quarantine_share``): the rows are loaded all the same, the failure makes the night's gap visible.
+DEFAULT_MAX_QUARANTINE_SHARE = 0.01
 _FIELD_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_KEYS = {
     "source_id", "title", "provider", "description", "cadence", "format", "file_pattern", "encoding",
     "delimiter", "sheet", "date_format", "timezone", "key", "manifest_extra", "constants", "derived", "columns",
-    "max_withdrawal_share",
+    "max_withdrawal_share", "max_quarantine_share",
 }
 _REQUIRED_TOP = ("source_id", "title", "provider", "cadence", "format", "file_pattern", "key", "columns")
 _COLUMN_KEYS = {
@@ -145,6 +148,7 @@ class Contract:
     timezone: str = "UTC"
     manifest_extra: tuple[str, ...] = ()
     max_withdrawal_share: float = DEFAULT_MAX_WITHDRAWAL_SHARE
+    max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE
     constants: dict[str, str] = field(default_factory=dict)
     derived: dict[str, str] = field(default_factory=dict)  # field -> template over fields and line_no
     path: Path | None = None
@@ -412,6 +416,10 @@ def parse_contract(raw, path: Path | str) -> Contract:
         raise _err(path, "max_withdrawal_share", "must be a number above 0 and at most 1 (a share, e.g. 0.05)")
     if "max_withdrawal_share" in raw and cadence != "snapshot":
         raise _err(path, "max_withdrawal_share", "applies to full snapshots only")
+    quarantine_share = raw.get("max_quarantine_share", DEFAULT_MAX_QUARANTINE_SHARE)
+    if isinstance(quarantine_share, bool) or not isinstance(quarantine_share, int | float) \
+            or not 0 <= quarantine_share <= 1:
+        raise _err(path, "max_quarantine_share", "must be a number from 0 to 1 (a share, e.g. 0.01)")
 
     return Contract(
         source_id=source_id, title=_str(raw, "title", path, where, required=True),
@@ -419,7 +427,7 @@ def parse_contract(raw, path: Path | str) -> Contract:
         file_pattern=_str(raw, "file_pattern", path, where, required=True), columns=columns, key=tuple(key),
         description=" ".join(description.split()), encoding=encoding, delimiter=delimiter, sheet=sheet,
         date_format=date_format, timezone=timezone, manifest_extra=tuple(manifest_extra),
-        max_withdrawal_share=float(share), constants=constants,
+        max_withdrawal_share=float(share), max_quarantine_share=float(quarantine_share), constants=constants,
         derived=derived, path=Path(path),
     )
 
