@@ -90,7 +90,7 @@ def run_demo(*, persons: int = 3000, nights: int = 1, seed: int = 1) -> int:
             from ridni_dev.synth import generate
 
             generate(s.data_dir, seed=seed, persons=persons, nights=nights, start_date=DEMO_START)
-            print(f"extracts:  {s.landing} (ground truth in {s.data_dir / 'truth'})\n", file=console)
+            print(f"extracts:  {s.landing} (ground truth in {s.data_dir / 'truth'})", file=console)
 
             for n in range(nights):
                 night = DEMO_START + dt.timedelta(days=n)
@@ -324,10 +324,9 @@ def _print_summary(engine: sa.Engine, out: TextIO) -> None:
             headline = conn.execute(sa.text(
                 "SELECT grp, count_value, change FROM marts.headline WHERE night = :n ORDER BY ord"),
                 {"n": night}).all()
-    print("\nsource records in the warehouse (current / all):", file=out)
+    print(f"\nsource records in the warehouse (current / all; {quarantined} rows in quarantine):", file=out)
     for source_id, current, total in rows:
         print(f"  {source_id:20} {current:>8} / {total}", file=out)
-    print(f"  rows in quarantine: {quarantined}", file=out)
     if headline:
         print(f"\nheadline of {night} (change since the night before):", file=out)
         for grp, value, change in headline:
