@@ -1,7 +1,7 @@
 """The Airflow UI on the demo's Airflow home, and stopping everything the demo started.
 
 ``ridni ui`` (``bash bin/ui``) starts Airflow's api-server, scheduler, dag-processor and triggerer in the
-background, in one process group whose id is kept in ``$AIRFLOW_HOME/ui.pid``, waits until the api-server
+background (and the demo's embedded PostgreSQL when it is the warehouse and not running), in one process group whose id is kept in ``$AIRFLOW_HOME/ui.pid``, waits until the api-server
 answers, and prints the URL, the user and the password. ``ridni ui stop`` (``bash bin/ui stop``) stops
 that process group and the demo's embedded PostgreSQL (``pgserver``, by the pid in its
 ``postmaster.pid``).
@@ -196,6 +196,11 @@ def start(port: int = 8080, timeout: float = 180.0, out=sys.stdout) -> int:
         _print_access(out, port, home)
         return 0
     password(home)
+    s = settings()
+    if not s.warehouse_url and (s.embedded_pgdata / "PG_VERSION").exists():
+        from ridni import db
+
+        db.embedded_url()  # the demo's embedded PostgreSQL, started again when `ridni ui stop` stopped it
     env = ui_env(home, port)
     airflow = str(Path(sys.executable).with_name("airflow"))
     logs = home / "logs"
