@@ -82,8 +82,6 @@ def run_demo(*, persons: int = 3000, nights: int = 1, seed: int = 1) -> int:
     try:
         with _output_to(log_path):
             url, where = db.resolve_url()
-            where = "embedded PostgreSQL: its Unix socket in " + str(s.embedded_pgdata) if where.startswith(
-                "embedded") else where
             print(f"warehouse: {db.redacted(url)} ({where})", file=console)
             db.upgrade(url)
 
@@ -105,6 +103,12 @@ def run_demo(*, persons: int = 3000, nights: int = 1, seed: int = 1) -> int:
 
             prepare_airflow_home(url)
             _print_summary(db.make_engine(url), console)
+            if failed:
+                print(f"\n{len(failed)} DAG run(s) did not succeed: their task logs are in the UI and in {log_path}",
+                      file=console)
+    except BaseException:
+        print(f"the demo stopped: its full log is {log_path}", file=console)
+        raise
     finally:
         console.close()
     return 1 if failed else 0
