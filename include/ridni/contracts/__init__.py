@@ -88,6 +88,9 @@ LINE_NO = "line_no"
 DEFAULT_MAX_WITHDRAWAL_SHARE = 0.05
 # ...unless they are this few: a small source's ordinary night can withdraw a large share of it.
 MIN_WITHDRAWALS_HELD = 10
+# Above this share of a night's received rows in quarantine, the ingest DAG's check task fails (contract key
+# ``max_quarantine_share``): the rows are loaded all the same, the failure makes the night's gap visible.
+DEFAULT_MAX_QUARANTINE_SHARE = 0.01
 _FIELD_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 SCHEMA_PATH = CONTRACTS_DIR / "contract.schema.json"
 
@@ -162,6 +165,7 @@ class Contract:
     timezone: str = "UTC"
     manifest_extra: tuple[str, ...] = ()
     max_withdrawal_share: float = DEFAULT_MAX_WITHDRAWAL_SHARE
+    max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE
     constants: dict[str, str] = field(default_factory=dict)
     derived: dict[str, str] = field(default_factory=dict)  # field -> template over fields and line_no
     references: tuple[Reference, ...] = ()
@@ -370,6 +374,7 @@ def parse_contract(raw, path: Path | str) -> Contract:
         delimiter=raw.get("delimiter"), sheet=raw.get("sheet"), date_format=raw.get("date_format", "%Y-%m-%d"),
         timezone=timezone, manifest_extra=tuple(raw.get("manifest_extra") or ()),
         max_withdrawal_share=float(raw.get("max_withdrawal_share", DEFAULT_MAX_WITHDRAWAL_SHARE)),
+        max_quarantine_share=float(raw.get("max_quarantine_share", DEFAULT_MAX_QUARANTINE_SHARE)),
         constants=constants, derived=derived, references=tuple(references), path=Path(path),
     )
 

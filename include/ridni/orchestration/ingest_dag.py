@@ -1,8 +1,10 @@
 """The DAG factory: one ingest DAG per source contract, one DAG file per source (``dags/ingest_<source_id>.py``).
 
 wait for the drop -> receive, archive, verify the manifest, parse, validate and load (``ridni.night.ingest``,
-one transaction per file) -> Data Docs. The load task emits the source's asset with the night it loaded,
-on which person resolution is scheduled.
+one transaction per file) -> Data Docs, and the quarantine check. The load task emits the source's asset
+with the night it loaded and the drop's row counts, on which person resolution is scheduled. The check
+fails (red in the UI, an alert through the tasks' notifier) when more of the night's rows are in
+quarantine than the contract's ``max_quarantine_share``; the loaded rows stay loaded and the night goes on.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import sqlalchemy as sa
 from airflow.sdk import DAG, BaseSensorOperator, Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
+from ridni import alerts
 from ridni import night as steps
 from ridni.config import settings
 from ridni.contracts import Contract, load
@@ -60,6 +64,39 @@ class ManifestSensor(BaseSensorOperator):
         log.info("drop arrived: %s", event)
 
 
+def night_row_counts(conn, source_id: str, night: dt.date) -> dict[str, int] | None:
+    """Rows received, loaded and quarantined of the source's drop of the night, as the headquarters page
+    shows them (``marts.source_quality``); None when no file of the night was loaded. A rerun that loads
+    nothing new reads the same counts, so its check says what the first run said."""
+    row = conn.execute(sa.text(
+        "SELECT rows_received, rows_loaded, rows_quarantined FROM marts.source_quality "
+        "WHERE source_id = :s AND night = :n AND rows_received IS NOT NULL"), {"s": source_id, "n": night}).first()
+    if row is None:
+        return None
+    return {"received": row.rows_received, "loaded": row.rows_loaded, "quarantined": row.rows_quarantined}
+
+
+def check_quarantine_share(contract: Contract, night: dt.date, counts: dict | None, *, dag_id: str | None = None,
+                           dag_run_id: str | None = None) -> str:
+    """Fail when the night's quarantined rows exceed the contract's share of its received rows: record an
+    alert (counts only) and raise; else return a line for the log."""
+    if not counts or not counts.get("received"):
+        return f"{contract.source_id} {night}: no rows received, nothing to check"
+    share = counts["quarantined"] / counts["received"]
+    line = (f"{contract.source_id} {night}: {counts['quarantined']} of {counts['received']} rows in quarantine "
+            f"({share:.1%}; the contract allows {contract.max_quarantine_share:.1%})")
+    if share <= contract.max_quarantine_share:
+        return line
+    with engine().begin() as conn:
+        alerts.raise_alert(conn, alerts.Alert(
+            kind="quarantine_share_exceeded", severity="error",
+            message=f"{share:.1%} of the night's rows are in quarantine, above the contract's "
+                    f"max_quarantine_share {contract.max_quarantine_share:.1%}",
+            source_id=contract.source_id, extract_date=night, rows_affected=counts["quarantined"],
+            quarantine_ref="quarantine.rejected_row", dag_id=dag_id, dag_run_id=dag_run_id))
+    raise AirflowFailException(line)
+
+
 def _doc(contract: Contract) -> str:
     return f"""
 ### Ingest `{contract.source_id}`: {contract.title}
@@ -70,7 +107,11 @@ def _doc(contract: Contract) -> str:
 
 **Writes** `raw.drop`, `raw.file` (archive by sha256), `staging.load`, `staging.record`,
 `quarantine.*`, `core.source_record` (+ versions), `audit.validation`, `audit.alert`; emits the asset
-`ridni.source.{contract.source_id}` with the night it loaded (`extra: {{"night": "YYYY-MM-DD"}}`).
+`ridni.source.{contract.source_id}` with the night it loaded and its drop's rows
+(`extra: {{"night": "YYYY-MM-DD", "received": n, "loaded": n, "quarantined": n}}`).
+
+**Quarantine check**: `check_quarantine` fails when more than {contract.max_quarantine_share:.1%} of the
+night's received rows are in quarantine (contract key `max_quarantine_share`); the loaded rows stay loaded.
 
 **Params**: `night` (YYYY-MM-DD) loads that night's drop; empty, the night of the run's date.
 
@@ -124,16 +165,28 @@ def build_ingest_dag(contract: Contract) -> DAG:
             if not result.ok:
                 raise AirflowFailException(f"{source_id} {night}: drop {result.status}: {result.reason} "
                                            "(see quarantine)")
+            with engine().connect() as conn:
+                rows = night_row_counts(conn, source_id, night)
             carry_night(context, asset, night)
-            return {"status": result.status, **result.counts}
+            event = context["outlet_events"][asset]
+            event.extra = {**event.extra, **(rows or {"received": 0, "loaded": 0, "quarantined": 0})}
+            return {"status": result.status, **result.counts, "night_rows": rows}
 
         @task
         def build_data_docs(loaded: dict, **context) -> str:
             return steps.data_docs(engine(), source_id, night_of(context))
 
+        @task
+        def check_quarantine(loaded: dict, **context) -> str:
+            line = check_quarantine_share(contract, night_of(context), loaded.get("night_rows"),
+                                          dag_id=context["dag"].dag_id, dag_run_id=context["run_id"])
+            log.info("%s", line)
+            return line
+
         loaded = receive_verify_load()
         gate >> loaded
         build_data_docs(loaded)
+        check_quarantine(loaded)
 
     return ingest()
 
