@@ -559,10 +559,12 @@ def _docs_context(docs_dir: Path):
 
 
 def build_data_docs(outcomes: list[ValidationOutcome], docs_dir: str | os.PathLike) -> str:
-    """Render Data Docs for the night's validations under ``docs_dir``; return the index page's path.
+    """Render Data Docs for the given validations under ``docs_dir``; return the index page's path.
 
     The results rendered are the stripped ones of :class:`ValidationOutcome` (counts and percentages,
-    no unexpected values); earlier nights' results in the folder stay listed.
+    no unexpected values). Only these validations' pages (and their suites' pages) and the index are
+    written: GX's ``resource_identifiers`` limit the build to them, so a night's docs cost the same after
+    a year of nights as on the first; earlier nights' pages stay as they were, and stay listed.
     """
     gx = _gx()
     from great_expectations.core.expectation_validation_result import expectationSuiteValidationResultSchema
@@ -575,6 +577,7 @@ def build_data_docs(outcomes: list[ValidationOutcome], docs_dir: str | os.PathLi
 
     docs_dir = Path(docs_dir)
     ctx = _docs_context(docs_dir)
+    built: list = []
     for o in outcomes:
         if not o.result:
             continue
@@ -592,5 +595,7 @@ def build_data_docs(outcomes: list[ValidationOutcome], docs_dir: str | os.PathLi
             batch_identifier=o.file_name or o.source_id,
         )
         ctx.validation_results_store.set(key, result)
-    ctx.build_data_docs(site_names=[SITE])
+        built += [key, key.expectation_suite_identifier]
+    if built:
+        ctx.build_data_docs(site_names=[SITE], resource_identifiers=built)
     return str((docs_dir / "site" / "index.html").resolve())
