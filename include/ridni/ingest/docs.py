@@ -205,6 +205,12 @@ def _validation_page(val: Validation) -> str:
             f'<td class="num">{_num(e.get("observed_value"))}</td></tr>')
     problems = "".join(f'<tr><td><code>{escape(k)}</code></td><td class="num">{_num(n)}</td></tr>'
                        for k, n in sorted((s.get("parse_problems") or {}).items()))
+    files = s.get("files") or []  # a drop's files validated together
+    marked = [f for f in files if f.get("rows_failed") or f.get("rows_flagged")]
+    file_rows = "".join(
+        f'<tr><td><code>{escape(str(f.get("file_name")))}</code></td><td>{_mark(not f.get("rows_failed"))}</td>'
+        f'<td class="num">{_num(f.get("rows"))}</td><td class="num">{_num(f.get("rows_failed"))}</td>'
+        f'<td class="num">{_num(f.get("rows_flagged"))}</td></tr>' for f in marked)
     verdict = ('<p><span class="verdict pass">&#10003; passed</span></p>' if val.success
                else '<p><span class="verdict fail">&#10007; failed</span></p>')
     body = (f'<nav><a href="../../index.html">All nights</a> &rsaquo; '
@@ -212,6 +218,12 @@ def _validation_page(val: Validation) -> str:
             f"<h1>Validation of {escape(val.source_id)}</h1>\n{verdict}\n<dl>\n{dl}\n</dl>\n"
             + ("<h2>Drop-level reasons</h2>\n<ul>" + "".join(f"<li>{escape(r)}</li>" for r in reasons) + "</ul>\n"
                if reasons else "")
+            + (f"<h2>Files</h2>\n<p>{len(files):,} files validated together; "
+               + (f"{len(marked):,} with failed or flagged rows:</p>\n<table class=\"files\">\n<thead><tr>"
+                  "<th>File</th><th>Result</th><th class=\"num\">Rows</th><th class=\"num\">Rows failed</th>"
+                  "<th class=\"num\">Rows flagged</th></tr></thead>\n<tbody>" + file_rows + "</tbody>\n</table>\n"
+                  if marked else "every row of every file passed.</p>\n")
+               if files else "")
             + "<h2>Expectations</h2>\n<table class=\"expectations\">\n<thead><tr><th>Result</th><th>Check</th>"
             "<th>Meaning</th><th>Column</th><th class=\"num\">Unexpected rows</th><th class=\"num\">Unexpected</th>"
             "<th class=\"num\">Observed</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n"

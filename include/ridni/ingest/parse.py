@@ -124,10 +124,52 @@ class ParsedFile:
         return out
 
 
+@dataclass
+class RawFile:
+    """One received file read as its format says, before any value is converted: each contract column's
+    delivered text, each row's line, the problems found reading it."""
+
+    file_name: str
+    raw: dict[str, pd.Series]
+    line_no: np.ndarray
+    problems: list[Problem]
+
+
+FILE_NO = "file_no"      # a row's file in a batch: the file's position in the batch
+BATCH_ROW = "batch_row"  # a row's number in a batch, 1.. through every file (each keeps its own line_no)
+
+
+@dataclass
+class ParsedBatch:
+    """The files of a drop parsed together: ``rows`` as :class:`ParsedFile` has them plus :data:`FILE_NO`
+    and :data:`BATCH_ROW`; ``problems`` name the batch row (:data:`BATCH_ROW`), not the line."""
+
+    source_id: str
+    file_names: list[str]
+    rows: pd.DataFrame
+    problems: list[Problem]
+    rows_per_file: list[int]
+    last_numbers: list[int]  # each file's last batch number (its rows', or a row-less problem's)
+
+    def file_of(self, batch_rows) -> np.ndarray:
+        """The file (its position in the batch) of each batch number."""
+        return np.searchsorted(np.asarray(self.last_numbers), np.asarray(batch_rows), side="left")
+
+
 # ------------------------------------------------------------------------------------------ entry point
 def parse_file(contract: Contract, src: str | os.PathLike | BinaryIO | bytes, file_name: str | None = None, *,
                max_file_bytes: int = MAX_FILE_BYTES, max_line_bytes: int = MAX_LINE_BYTES) -> ParsedFile:
     """Read one received file with its source's contract; raise :class:`FileRejected` for a broken file."""
+    read = read_file(contract, src, file_name, max_file_bytes=max_file_bytes, max_line_bytes=max_line_bytes)
+    rows = _canonical(contract, read.raw, read.line_no, read.problems)
+    read.problems.sort(key=lambda p: (p.line_no, p.field))
+    return ParsedFile(contract.source_id, read.file_name, rows, read.problems)
+
+
+def read_file(contract: Contract, src: str | os.PathLike | BinaryIO | bytes, file_name: str | None = None, *,
+              max_file_bytes: int = MAX_FILE_BYTES, max_line_bytes: int = MAX_LINE_BYTES) -> RawFile:
+    """Read one received file in its format, without converting its values (see :func:`parse_batch`);
+    raise :class:`FileRejected` for a broken file."""
     if file_name is None:
         file_name = Path(src).name if isinstance(src, str | os.PathLike) else getattr(src, "name", None) or "file"
         file_name = Path(str(file_name)).name
@@ -147,9 +189,38 @@ def parse_file(contract: Contract, src: str | os.PathLike | BinaryIO | bytes, fi
             raw, line_no, problems = _read_jsonl(contract, body, text, file_name)
         else:
             raw, line_no, problems = _read_json(contract, text(), file_name)
-    rows = _canonical(contract, raw, line_no, problems)
+    return RawFile(file_name, raw, line_no, problems)
+
+
+def parse_batch(contract: Contract, files: list[RawFile]) -> ParsedBatch:
+    """Convert the values of several files read by :func:`read_file` in one pass, as :func:`parse_file`
+    converts one file's: the same rows and problems, with each row's file and batch number. Converting
+    costs per column and per distinct value, so a drop of many small files costs about as much as
+    one file of all their rows."""
+    ids, lines, file_no, problems, last_numbers = [], [], [], [], []
+    offset = 0
+    for i, f in enumerate(files):
+        numbers = np.arange(offset + 1, offset + len(f.line_no) + 1, dtype=np.int64)
+        row_of = dict(zip(f.line_no.tolist(), numbers.tolist(), strict=True))
+        offset += len(f.line_no)
+        for p in f.problems:
+            if p.line_no not in row_of:  # a problem of a line that is no row: a number of its own
+                offset += 1
+                row_of[p.line_no] = offset
+            problems.append(Problem(row_of[p.line_no], p.field, p.reason))
+        last_numbers.append(offset)
+        ids.append(numbers)
+        lines.append(np.asarray(f.line_no, dtype=np.int64))
+        file_no.append(np.full(len(f.line_no), i, dtype=np.int64))
+    raw = {name: pd.concat([f.raw[name].reset_index(drop=True) for f in files], ignore_index=True)
+           for name in files[0].raw} if len(files) > 1 else files[0].raw
+    batch_rows = np.concatenate(ids)
+    rows = _canonical(contract, raw, batch_rows, problems, lines=np.concatenate(lines))
+    rows[FILE_NO] = np.concatenate(file_no)
+    rows[BATCH_ROW] = batch_rows
     problems.sort(key=lambda p: (p.line_no, p.field))
-    return ParsedFile(contract.source_id, file_name, rows, problems)
+    return ParsedBatch(contract.source_id, [f.file_name for f in files], rows, problems,
+                       [len(f.line_no) for f in files], last_numbers)
 
 
 # ------------------------------------------------------------------------------------------ bytes and text
@@ -898,8 +969,11 @@ def _derive(template: str, values: dict[str, pd.Series], line_no: np.ndarray) ->
 
 
 def _canonical(contract: Contract, raw: dict[str, pd.Series], line_no: np.ndarray,
-               problems: list[Problem]) -> pd.DataFrame:
+               problems: list[Problem], lines: np.ndarray | None = None) -> pd.DataFrame:
+    """The canonical rows; problems name each row by ``line_no``. ``lines``: each row's line in its file
+    when ``line_no`` numbers the rows of several files (the derived fields and LINE_NO take the line)."""
     n = len(line_no)
+    lines = line_no if lines is None else lines
     whole_row = {p.line_no for p in problems if p.field == ROW}
     skip = np.isin(line_no, list(whole_row)) if whole_row else np.zeros(n, dtype=bool)
     values: dict[str, pd.Series] = {}
@@ -909,11 +983,11 @@ def _canonical(contract: Contract, raw: dict[str, pd.Series], line_no: np.ndarra
     for f, v in contract.constants.items():
         values[f] = pd.Series([v] * n, dtype="str")
     for f, template in contract.derived.items():
-        values[f] = _derive(template, values, line_no)
+        values[f] = _derive(template, values, lines)
         _problems(problems, line_no, values[f].isna().to_numpy() & ~skip, f,
                   "cannot be derived: a field it is made of is missing")
 
-    out = pd.DataFrame({LINE_NO: line_no.astype(np.int64)})
+    out = pd.DataFrame({LINE_NO: lines.astype(np.int64)})
     for f in CORE_FIELDS:
         out[f] = values[f] if f in values else pd.Series([None] * n, dtype="object")
     attrs = contract.attribute_fields

@@ -177,8 +177,12 @@ def suite_name(contract: Contract) -> str:
 
 def checks(contract: Contract, *, extract_date: dt.date | None = None, manifest_rows: int | None = None,
            previous_rows: int | None = None, max_volume_change: float = DEFAULT_MAX_VOLUME_CHANGE,
-           max_age_years: float = MAX_AGE_YEARS) -> list[Check]:
-    """The expectations of a source's suite, from its contract (and the drop's manifest and history)."""
+           max_age_years: float = MAX_AGE_YEARS, file_column: str | None = None) -> list[Check]:
+    """The expectations of a source's suite, from its contract (and the drop's manifest and history).
+
+    ``file_column``: the batch holds several files, told apart by this column; the key is unique within
+    each file, as it is for a batch of one file.
+    """
     out: list[Check] = []
     fields = contract.fields
     for c in contract.columns:
@@ -203,7 +207,10 @@ def checks(contract: Contract, *, extract_date: dt.date | None = None, manifest_
         out.append(Check("birth_date_format", "ExpectColumnValuesToMatchRegex",
                          {"column": "birth_date", "regex": regex}, "birth date in ISO form"))
     key = list(contract.key)
-    if len(key) == 1:
+    if file_column is not None:
+        out.append(Check(f"unique({'+'.join(key)})", "ExpectCompoundColumnsToBeUnique",
+                         {"column_list": [file_column, *key]}, f"({', '.join(key)}) is unique within the file"))
+    elif len(key) == 1:
         out.append(Check(f"unique({key[0]})", "ExpectColumnValuesToBeUnique", {"column": key[0]},
                          f"{key[0]} is unique within the file"))
     else:
@@ -287,10 +294,11 @@ def _unpack_attributes(rows: pd.DataFrame, wanted: list[str]) -> pd.DataFrame:
     return pd.DataFrame({f: [p.get(f) for p in parsed] for f in wanted}, index=rows.index)
 
 
-def working_frame(contract: Contract, rows: pd.DataFrame, extract_date: dt.date | None) -> pd.DataFrame:
+def working_frame(contract: Contract, rows: pd.DataFrame, extract_date: dt.date | None,
+                  file_column: str | None = None) -> pd.DataFrame:
     """The canonical fields the suite reads, plus its helper columns (all vectorised)."""
     fields = contract.fields
-    cols = [LINE_NO] + [f for f in fields if f in rows.columns]
+    cols = [LINE_NO] + ([file_column] if file_column else []) + [f for f in fields if f in rows.columns]
     frame = rows[cols].reset_index(drop=True).copy()
     missing = [f for f in fields if f not in rows.columns]
     if missing:
@@ -376,21 +384,26 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
              manifest_rows: int | None = None, previous_rows: int | None = None,
              problems: list[Problem] | tuple = (), max_bad_row_share: float = DEFAULT_MAX_BAD_ROW_SHARE,
              max_volume_change: float = DEFAULT_MAX_VOLUME_CHANGE, max_age_years: float = MAX_AGE_YEARS,
-             min_rows_for_share: int = MIN_ROWS_FOR_SHARE, file_name: str | None = None) -> ValidationOutcome:
-    """Validate one parsed file; see :class:`ValidationOutcome`.
+             min_rows_for_share: int = MIN_ROWS_FOR_SHARE, file_name: str | None = None,
+             file_column: str | None = None) -> ValidationOutcome:
+    """Validate one parsed file, or the files of a drop together; see :class:`ValidationOutcome`.
 
     ``extract_date`` is the night of the drop; ``manifest_rows`` the row count its manifest declares;
     ``previous_rows`` the previous drop's row count (volume change within ``max_volume_change``, a
     share); ``problems`` the parser's row-level problems, merged into the row failures. A file whose
     bad rows exceed ``max_bad_row_share`` (when it has at least ``min_rows_for_share`` rows) fails
     as a whole.
+
+    Several files in one batch (``file_column`` names the column telling them apart): ``rows[LINE_NO]``
+    is then a number unique in the batch, which the row failures and flags are keyed by, and the key is
+    checked unique within each file; the caller judges each file's row count and share of bad rows.
     """
     n = len(rows)
     check_list = checks(contract, extract_date=extract_date, manifest_rows=manifest_rows,
                         previous_rows=previous_rows, max_volume_change=max_volume_change,
-                        max_age_years=max_age_years)
+                        max_age_years=max_age_years, file_column=file_column)
     by_name = {c.name: c for c in check_list}
-    frame = working_frame(contract, rows, extract_date)
+    frame = working_frame(contract, rows, extract_date, file_column)
     # only the columns the expectations read (and the line number that names a failed row): GX copies
     # its batch's columns as it works, and the results do not depend on the other columns
     read = {LINE_NO}
