@@ -15,16 +15,22 @@ with the disagreement named in ``quality_flags``; only the number's use as a lin
 is lost. In the suite they expect ``mostly`` :data:`FLAG_MOSTLY` of the rows to agree, so
 Data Docs show a source whose numbers disagree systematically.
 
+The suite is the same every night: one per contract, built once per process; the
+night's values (the manifest's row count, the bounds from the previous drop's, the
+oldest plausible age) are GX suite parameters (``{"$PARAMETER": ...}``,
+:func:`suite_parameters`), given to each run.
+
 :func:`validate` runs the suite on the parsed rows (an ephemeral GX context, a
 pandas data source, a whole-dataframe batch; a first pass with counts only, a
 second with ``result_format`` COMPLETE and ``unexpected_index_column_names``
 ``["line_no"]`` for the failed row-level expectations whose failures are few
 enough to matter row by row) and returns a
 :class:`ValidationOutcome`: per-row failures (``line_no`` -> names of the
-failed expectations, parse problems included), drop-level failures (row count
-against the manifest, volume change, share of bad rows over a threshold) and a
-summary with counts only. No personal value leaves this module: GX's
-unexpected-value lists are read for their ``line_no`` and then dropped.
+failed expectations, parse problems included), drop-level failures (GX's own
+table-level results: row count against the manifest, volume change; and the
+share of bad rows over a threshold) and a summary with counts only. No personal
+value leaves this module: GX's unexpected-value lists are read for their
+``line_no`` and then dropped.
 
 :func:`build_data_docs` renders GX Data Docs for a night's outcomes in a
 file-backed context; the results it renders hold counts and percentages only.
