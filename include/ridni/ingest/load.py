@@ -11,6 +11,9 @@ What is loaded again and what is not:
 - an event file whose content was loaded before, under any name, is skipped;
 - a register delta applies once per seq: the same seq with the same content is
   skipped, with other content refused with an alert.
+The files of an event drop are loaded together (:func:`_load_files_together`: one
+conversion, one GX run, one COPY), each file still with its own load, counts and
+verdict; snapshots and register deltas load file by file.
 A snapshot that would withdraw more than the contract's ``max_withdrawal_share``
 of the source's standing records holds those withdrawals (``core.withdrawal_hold``)
 with an alert until an operator confirms them (:func:`confirm_withdrawals`).
