@@ -176,3 +176,19 @@ def test_a_rerun_of_the_docs_step_writes_the_same_bytes(tmp_path, fresh_warehous
     with engine.begin() as conn:
         build_data_docs_for_night(conn, "ombudsman", FIRST, str(docs))
     assert {p: p.read_bytes() for p in (docs / "pages").rglob("*") if p.is_file()} == first
+
+
+def test_two_validations_of_one_file_in_a_night_get_a_page_each(tmp_path):
+    from ridni.ingest import docs as pages
+
+    summary = {"rows": 3, "rows_failed": 0, "rows_flagged": 0, "expectations": []}
+    night = [pages.Validation(7, "ombudsman", FIRST, "ombudsman.csv", True, summary),
+             pages.Validation(9, "ombudsman", FIRST, "ombudsman.csv", False, {**summary, "rows_failed": 3}),
+             pages.Validation(8, "npu_appeals", FIRST, None, True, summary)]
+    written = pages.write_night(tmp_path, FIRST, night, "ombudsman")
+    root = tmp_path / "pages" / FIRST.isoformat()
+    assert written == {7: root / "ombudsman" / "ombudsman.csv-7.html", 9: root / "ombudsman" / "ombudsman.csv-9.html"}
+    index = (root / "index.html").read_text(encoding="utf-8")
+    assert 'href="ombudsman/ombudsman.csv-7.html"' in index and 'href="ombudsman/ombudsman.csv-9.html"' in index
+    assert 'href="npu_appeals/npu_appeals.html"' in index  # a drop validated as a whole: named by its source
+    assert "(the whole drop)" in index

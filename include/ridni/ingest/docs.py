@@ -70,10 +70,19 @@ class Validation:
     summary: dict
 
     @property
-    def page(self) -> Path:
-        """The validation page, relative to the pages folder."""
-        name = _SAFE_NAME.sub("_", self.file_name or self.source_id).lstrip(".") or self.source_id
-        return Path(self.night.isoformat()) / self.source_id / f"{name}.html"
+    def page_name(self) -> str:
+        return _SAFE_NAME.sub("_", self.file_name or self.source_id).lstrip(".") or self.source_id
+
+
+def _pages(validations: list[Validation]) -> dict[int, Path]:
+    """Each validation's page, relative to the pages folder: named by its file (by its source for a drop
+    validated as a whole), with the validation's id added where two of the night would share a name."""
+    names: dict[tuple[str, str], int] = {}
+    for val in validations:
+        names[val.source_id, val.page_name] = names.get((val.source_id, val.page_name), 0) + 1
+    return {val.id: Path(val.night.isoformat()) / val.source_id
+            / (f"{val.page_name}.html" if names[val.source_id, val.page_name] == 1
+               else f"{val.page_name}-{val.id}.html") for val in validations}
 
 
 def pages_dir(docs_dir: str | os.PathLike) -> Path:
@@ -88,9 +97,10 @@ def write_night(docs_dir: str | os.PathLike, night: dt.date, validations: list[V
     root.mkdir(parents=True, exist_ok=True)
     _write(root / STYLESHEET, CSS)
     written = {}
+    pages = _pages(validations)
     for val in validations:
         if val.source_id == source_id:
-            target = root / val.page
+            target = root / pages[val.id]
             target.parent.mkdir(parents=True, exist_ok=True)
             _write(target, _validation_page(val))
             written[val.id] = target
@@ -137,10 +147,11 @@ def _code_spans(text: str) -> str:
 
 def _night_index(night: dt.date, validations: list[Validation]) -> str:
     rows = []
+    pages = _pages(validations)
     for val in sorted(validations, key=lambda x: (x.source_id, x.file_name or "", x.id)):
         s = val.summary
         reasons = s.get("drop_failures") or []
-        link = val.page.relative_to(night.isoformat()).as_posix()
+        link = pages[val.id].relative_to(night.isoformat()).as_posix()
         rows.append(
             f'<tr data-source="{escape(val.source_id)}"><td>{escape(val.source_id)}</td>'
             f"<td><code>{escape(val.file_name or '(the whole drop)')}</code></td><td>{_mark(val.success)}</td>"
