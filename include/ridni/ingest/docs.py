@@ -201,6 +201,13 @@ def _validation_page(val: Validation) -> str:
         name = (cfg.get("meta") or {}).get("ridni_check")
         if name and cfg.get("description"):
             descriptions[name] = cfg["description"]
+            kwargs = cfg.get("kwargs") or {}
+            if cfg.get("type") == "expect_table_row_count_to_be_between":  # the night's bounds, as run
+                low, high = kwargs.get("min_value"), kwargs.get("max_value")
+                descriptions[name] += (": no bound tonight" if low is None and high is None else
+                                       f": {low:,}" if low == high else
+                                       f": {'' if low is None else f'{low:,}'} to "
+                                       f"{'' if high is None else f'{high:,}'}")
     rows = []
     for e in s.get("expectations", []):
         # the fields a check reads; the suite's helper columns (``_age_at_extract``...) are named by the check
