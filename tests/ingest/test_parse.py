@@ -272,8 +272,8 @@ def test_coordhq_exact_reader_agrees_with_the_fast_one(tmp_path):
     odd.append(dict(COORDHQ[1], case_id="KSH-2023-000003", office=7))  # a number where text is expected
     slow = parse_sample(tmp_path, "coordhq_cases", odd)
     contract = load("coordhq_cases")
-    assert parse._read_jsonl_arrow(contract, sample_bytes("coordhq_cases")) is not None
-    assert parse._read_jsonl_arrow(contract, sample_bytes("coordhq_cases", odd)) is None
+    assert parse.json._read_jsonl_arrow(contract, sample_bytes("coordhq_cases")) is not None
+    assert parse.json._read_jsonl_arrow(contract, sample_bytes("coordhq_cases", odd)) is None
     assert slow.rows.iloc[:2].drop(columns="attributes").equals(fast.rows.drop(columns="attributes"))
     assert slow.rows["attributes"].iloc[:2].tolist() == fast.rows["attributes"].tolist()
     assert json.loads(slow.rows["attributes"].iloc[2])["office"] == "7"
@@ -598,7 +598,7 @@ def test_zip_bomb_posing_as_xlsx_is_refused_before_openpyxl_opens_it(tmp_path, m
     monkeypatch.setattr(openpyxl, "load_workbook", never)
     exc = rejected(tmp_path, "sbu_jc", bomb)
     assert exc.what.startswith("zip bomb: a member expands ")
-    monkeypatch.setattr(parse, "MAX_XLSX_UNCOMPRESSED", 10_000)
+    monkeypatch.setattr(parse.xlsx, "MAX_XLSX_UNCOMPRESSED", 10_000)
     exc = rejected(tmp_path, "sbu_jc", sample_bytes("sbu_jc"))
     assert exc.what.startswith("zip bomb: ") and exc.what.endswith("uncompressed, over the limit (10000 bytes)")
 

@@ -44,10 +44,10 @@ def test_arrow_reads_a_csv_as_pandas_does_or_declines(source_id):
         except UnicodeEncodeError:
             continue
         try:
-            expected = parse._pandas_csv(contract, payload, delim, list(range(width)))
+            expected = parse.csv._pandas_csv(contract, payload, delim, list(range(width)))
         except Exception:  # noqa: BLE001  (pandas refuses it: Arrow must decline it too)
             expected = None
-        got = parse._arrow_csv(contract, payload, delim, width, lines if expected is None else len(expected))
+        got = parse.csv._arrow_csv(contract, payload, delim, width, lines if expected is None else len(expected))
         if got is None:
             continue
         taken += 1
@@ -58,10 +58,10 @@ def test_arrow_reads_a_csv_as_pandas_does_or_declines(source_id):
 
 def test_arrow_declines_quotes_inside_fields_and_bare_carriage_returns():
     contract = load("npu_appeals")
-    assert parse._arrow_csv(contract, b'a;b"c\n', ";", 2, 1) is None
-    assert parse._arrow_csv(contract, b'"a"b;c\n', ";", 2, 1) is None
-    assert parse._arrow_csv(contract, b"a;b\rc;d\n", ";", 2, 2) is None
-    assert parse._arrow_csv(contract, b'a;"b\r\n""c"""\r\n', ";", 2, 1) is not None
+    assert parse.csv._arrow_csv(contract, b'a;b"c\n', ";", 2, 1) is None
+    assert parse.csv._arrow_csv(contract, b'"a"b;c\n', ";", 2, 1) is None
+    assert parse.csv._arrow_csv(contract, b"a;b\rc;d\n", ";", 2, 2) is None
+    assert parse.csv._arrow_csv(contract, b'a;"b\r\n""c"""\r\n', ";", 2, 1) is not None
 
 
 def reference_attributes(frame: pd.DataFrame, attrs: list[str]) -> list[str]:
@@ -91,7 +91,7 @@ def test_attributes_are_json_objects_of_the_fields_in_contract_order():
         "none": pd.Series([None] * n, dtype=object),
         "share": pd.Series([1.5, None, 2.0, 3.25, 0.0, -0.0, 1e20, 7.0, 0.1], dtype="Float64"),
     }).set_axis(range(100, 100 + n))
-    got = parse._attributes_json(frame, list(frame.columns))
+    got = parse.canonical._attributes_json(frame, list(frame.columns))
     assert got.index.equals(frame.index) and got.dtype == "str"
     assert got.tolist() == reference_attributes(frame, list(frame.columns))
     assert [json.loads(t)["text"] for t in got] == [None if v is None else v for v in values]
@@ -105,4 +105,4 @@ def test_arrow_checks_utf8_as_python_decodes_it(data):
         valid = True
     except UnicodeDecodeError:
         valid = False
-    assert parse._valid_utf8(data) is valid
+    assert parse.common._valid_utf8(data) is valid

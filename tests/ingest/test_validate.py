@@ -49,19 +49,28 @@ def no_personal_values(obj, extra=()) -> None:
 
 # ------------------------------------------------------------------------------------------ the suite
 def test_suite_is_built_from_the_contract():
-    names = [c.name for c in v.checks(load("npu_appeals"), extract_date=NIGHT, manifest_rows=3, previous_rows=3)]
+    names = [c.name for c in v.checks(load("npu_appeals"))]
     for expected in ["required(record_key)", "required(registered_on)", "required(surname)", "allowed(sex)",
                      "allowed(person_type)", "pattern(record_key)", "pattern(rnokpp)", "unique(record_key)",
                      "date_order(birth_date<=disappeared_on)", "date_order(disappeared_on<=registered_on)",
                      "date_order(registered_on<=extract_date)", "plausible_age", "rnokpp_check_digit",
                      "rnokpp_birth_date", "rnokpp_sex", "row_count_equals_manifest", "volume_change_within_bound"]:
         assert expected in names
-    register = [c.name for c in v.checks(load("mvs_register"), extract_date=NIGHT)]
+    register = [c.name for c in v.checks(load("mvs_register"))]
     assert "unique(record_key+changed_at)" in register and "date_order(changed_at<=extract_date)" in register
     assert "allowed(status)" in register and "pattern(region)" in register
-    suite = v.build_suite(load("icrc_confirmations"), extract_date=NIGHT)
+    suite = v.build_suite(load("icrc_confirmations"))
     assert suite.name == "ridni.icrc_confirmations"
-    assert len(suite.expectations) == len(v.checks(load("icrc_confirmations"), extract_date=NIGHT))
+    assert len(suite.expectations) == len(v.checks(load("icrc_confirmations")))
+    # one suite per contract: the night's values are its parameters, not a suite of their own
+    assert v.build_suite(load("icrc_confirmations")) is suite
+    counts = [e for e in suite.expectations if e.expectation_type == "expect_table_row_count_to_be_between"]
+    assert [(e.min_value, e.max_value) for e in counts] == [
+        ({"$PARAMETER": v.MANIFEST_ROWS}, {"$PARAMETER": v.MANIFEST_ROWS}),
+        ({"$PARAMETER": v.VOLUME_MIN}, {"$PARAMETER": v.VOLUME_MAX})]
+    assert v.suite_parameters(manifest_rows=7, previous_rows=10, max_volume_change=0.2) == {
+        v.MANIFEST_ROWS: 7, v.VOLUME_MIN: 8, v.VOLUME_MAX: 12, v.MAX_AGE: v.MAX_AGE_YEARS}
+    assert v.suite_parameters()[v.VOLUME_MIN] is None  # a first drop: no bound
     in_set = [e for e in suite.expectations if getattr(e, "column", None) == "status" and hasattr(e, "value_set")]
     assert sorted(in_set[0].value_set) == ["civilian_internee", "deceased", "pow", "released"]
 

@@ -128,8 +128,8 @@ LATE = "ombudsman"  # no drop by the late hour on the last night; exchange_retur
 
 
 def _fill_ingestion(conn, data_docs: Path) -> None:
-    site = data_docs / "site"
-    (site / "validations").mkdir(parents=True, exist_ok=True)
+    site = data_docs / "pages"  # the served Data Docs pages (ridni.ingest.docs)
+    site.mkdir(parents=True, exist_ok=True)
     (site / "index.html").write_text("<html><body><h1>Data Docs index</h1></body></html>", encoding="utf-8")
     for night in NIGHTS:
         for source, (status, received, loaded, quarantined, ok) in QUALITY.items():
@@ -151,8 +151,7 @@ def _fill_ingestion(conn, data_docs: Path) -> None:
                 "RETURNING load_id"),
                 {"d": drop_id, "s": source, "n": night, "f": f"{source}.csv", "h": sha, "rr": received,
                  "rl": loaded, "rq": quarantined}).scalar()
-            page = (site / "validations" / "ridni" / source / f"{source}-{night}" / "20261103T000000.000000Z"
-                    / f"{source}.csv.html")
+            page = site / night.isoformat() / source / f"{source}.csv.html"
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_text(f"<html><body><h1>Validation of {source} on {night}</h1>"
                             f"<p>{quarantined} rows failed</p></body></html>", encoding="utf-8")
@@ -161,7 +160,7 @@ def _fill_ingestion(conn, data_docs: Path) -> None:
                 "rows_evaluated, rows_failed, summary, data_docs_uri) VALUES (:l, :s, :n, :f, :suite, :ok, :rr, "
                 ":rq, '{}'::jsonb, :uri)"),
                 {"l": load_id, "s": source, "n": night, "f": f"{source}.csv", "suite": f"ridni.{source}", "ok": ok,
-                 "rr": received, "rq": quarantined, "uri": str((site / "index.html").resolve())})
+                 "rr": received, "rq": quarantined, "uri": str(page.resolve())})
         if night == LAST:
             conn.execute(sa.text(
                 "INSERT INTO audit.alert (kind, severity, source_id, extract_date, message) "

@@ -323,15 +323,45 @@ def test_a_past_night(page, server, demo_warehouse):
 
 
 def test_data_docs_link_opens_the_sources_validation(page, server, demo_warehouse, marts):
+    """From a source's Data Docs link to its validation page of the night, styled under the page's policy,
+    and from there to the night's index, which lists every source that delivered with its mark."""
     running, _ = server
     last = demo_warehouse.last
     quality = marts["quality"]
-    source = quality.loc[quality["data_docs_uri"].notna() & (quality["drop_status"] == "loaded"), "source_id"].iloc[0]
+    validated = quality.loc[quality["data_docs_uri"].notna()]
+    source = validated.loc[validated["drop_status"] == "loaded", "source_id"].iloc[0]
+    blocked: list[str] = []
+
+    def policy_notice(msg) -> None:
+        if "Content Security Policy" in msg.text:
+            blocked.append(msg.text)
+
+    page.on("console", policy_notice)
     page.goto(f"{running.base_url}/ridni-hq/?night={last}")
     page.locator(f'table.quality tr[data-source="{source}"] a', has_text="Data Docs").click()
-    page.wait_for_url(re.compile(rf".*/ridni-hq/data-docs/validations/ridni/{source}/{source}-{last}/.*\.html$"))
-    assert page.title() == "Data documentation compiled by Great Expectations"
-    assert f"ridni.{source}" in page.content()  # the source's expectation suite, validated that night
+    page.wait_for_url(re.compile(rf".*/ridni-hq/data-docs/{last}/{source}/[^/]+\.html$"))
+    assert page.title() == f"Validation of {source} {last}"
+    assert page.locator(".verdict").inner_text() in ("\u2713 passed", "\u2717 failed")
+    assert page.locator("table.expectations tbody tr").count() > 0
+    # styled by the server's own stylesheet: the verdict has its coloured badge, the table its header shade
+    assert page.eval_on_selector(".verdict", "e => getComputedStyle(e).borderRadius") != "0px"
+    assert page.eval_on_selector("th", "e => getComputedStyle(e).backgroundColor") == "rgb(241, 244, 247)"
+    assert page.locator("script").count() == 0
+
+    page.get_by_role("link", name=last.isoformat()).click()
+    page.wait_for_url(re.compile(rf".*/ridni-hq/data-docs/{last}/index\.html$"))
+    listed = rows_of(page, "table.validations tbody tr")
+    assert {r[0] for r in listed} == set(validated["source_id"])
+    for source_id, ok in validated[["source_id", "validation_success"]].itertuples(index=False):
+        marks = {r[2] for r in listed if r[0] == source_id}
+        assert marks == {"\u2713 passed"} if ok else "\u2717 failed" in marks, (source_id, marks)
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "data_docs_index.png"), full_page=True)
+    page.locator(f'table.validations tr[data-source="{source}"] a').first.click()
+    page.wait_for_url(re.compile(rf".*/ridni-hq/data-docs/{last}/{source}/[^/]+\.html$"))
+    page.screenshot(path=str(OUTPUT / "data_docs_validation.png"), full_page=True)
+    page.remove_listener("console", policy_notice)
+    assert not blocked, blocked  # nothing the policy had to block
 
 
 def test_page_in_the_airflow_navigation(page, server, demo_warehouse):

@@ -11,6 +11,9 @@ What is loaded again and what is not:
 - an event file whose content was loaded before, under any name, is skipped;
 - a register delta applies once per seq: the same seq with the same content is
   skipped, with other content refused with an alert.
+The files of an event drop are loaded together (:func:`_load_files_together`: one
+conversion, one GX run, one COPY), each file still with its own load, counts and
+verdict; snapshots and register deltas load file by file.
 A snapshot that would withdraw more than the contract's ``max_withdrawal_share``
 of the source's standing records holds those withdrawals (``core.withdrawal_hold``)
 with an alert until an operator confirms them (:func:`confirm_withdrawals`).
@@ -35,7 +38,7 @@ from ridni.alerts import Alert, raise_alert
 from ridni.contracts import MIN_WITHDRAWALS_HELD, Contract
 from ridni.db import copy_frame, read_text_frame
 from ridni.ingest import drops
-from ridni.ingest.parse import FileRejected, Problem, parse_file
+from ridni.ingest.parse import BATCH_ROW, FILE_NO, FileRejected, Problem, parse_batch, parse_file, read_file
 from ridni.ingest.validate import quality_flags, validate
 
 log = logging.getLogger(__name__)
@@ -373,6 +376,127 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
     return report, seen, _superseded(staged)
 
 
+def _load_files_together(conn: Connection, contract: Contract, drop: drops.Drop, files: list[drops.ArchivedFile],
+                         declared: dict[str, int | None], max_bad_share: float, dag_run_id: str | None,
+                         standing: pd.DataFrame) -> list[FileReport]:
+    """Parse, validate, stage and merge the files of an event drop together: one GX run over one batch of
+    every file's rows, one COPY into staging (and one into quarantine), in the drop's one transaction.
+
+    A drop of many event files (a source's first night: its backlog; a catch-up after an outage) costs a
+    GX run, a COPY and their bookkeeping once instead of once per file. Each file keeps its own
+    ``staging.load`` row and counts, the key is unique within each file, every quarantined row names its
+    file and line, and each file is judged on its own: a file with another row count than its manifest's,
+    or with more bad rows than ``max_bad_share`` (from :data:`~ridni.ingest.validate.MIN_ROWS_FOR_SHARE`
+    rows up), refuses the drop, named in the reason. The records merge into core file by file, in the
+    drop's file order, as if each file had been loaded after the one before.
+    """
+    from ridni.ingest.validate import MIN_ROWS_FOR_SHARE
+
+    load_ids, labels, read = [], [], []
+    for f in files:
+        load_ids.append(_start_load(conn, drop, f, dag_run_id))
+        labels.append(drops.file_label(f.name, contract.file_pattern))
+        with drops.open_archived(f.archive_uri) as fh:
+            read.append(read_file(contract, fh, labels[-1]))  # raises FileRejected for a broken file
+    parsed = parse_batch(contract, read)
+    rows, problems, counts = parsed.rows, parsed.problems, parsed.rows_per_file
+    # GX names a failed row by its batch number (the file's own line is not unique in the batch)
+    batch = rows.drop(columns=["line_no"]).rename(columns={BATCH_ROW: "line_no"})
+    # each file's row count and share of bad rows are judged below, file by file
+    outcome = validate(contract, batch, extract_date=drop.night, problems=problems, max_bad_row_share=1.0,
+                       file_column=FILE_NO, file_name=None)
+
+    failed_rows = np.zeros(len(files), dtype=np.int64)
+    flagged_rows = np.zeros(len(files), dtype=np.int64)
+    np.add.at(failed_rows, parsed.file_of(list(outcome.row_failures)), 1)
+    np.add.at(flagged_rows, parsed.file_of(list(outcome.row_flags)), 1)
+    failures = []
+    for i, f in enumerate(files):
+        wanted = declared.get(f.name)
+        if wanted is not None and counts[i] != wanted:
+            failures.append((labels[i], f"{labels[i]}: row count {counts[i]} differs from the manifest's {wanted}"))
+        share = failed_rows[i] / counts[i] if counts[i] else 0.0
+        if share > max_bad_share and counts[i] >= MIN_ROWS_FOR_SHARE:
+            failures.append((labels[i], f"{labels[i]}: {failed_rows[i]} of {counts[i]} rows ({share:.1%}) failed "
+                                        f"validation, over the {max_bad_share:.0%} threshold"))
+    drop_failures = outcome.drop_failures  # an expectation that could not be evaluated
+    reasons = drop_failures + [reason for _, reason in failures]
+    summary = dict(outcome.summary)
+    summary.update({
+        "success": not reasons and not outcome.row_failures, "drop_failures": reasons,
+        "max_bad_row_share": max_bad_share, "file_name": None,
+        "manifest_rows": sum(declared.get(f.name) or 0 for f in files),
+        "files": [{"file_name": labels[i], "rows": counts[i], "rows_failed": int(failed_rows[i]),
+                   "rows_flagged": int(flagged_rows[i])} for i in range(len(files))],
+    })
+    conn.execute(
+        sa.text(
+            "INSERT INTO audit.validation (load_id, source_id, extract_date, file_name, suite, success, "
+            "rows_evaluated, rows_failed, summary, dag_run_id) VALUES (:l, :s, :n, :f, :suite, :ok, :ev, :bad, "
+            "CAST(:summary AS jsonb), :run)"
+        ),
+        {"l": load_ids[0] if len(files) == 1 else None, "s": drop.source_id, "n": drop.night,
+         "f": labels[0] if len(files) == 1 else None, "suite": outcome.suite_name, "ok": summary["success"],
+         "ev": len(rows), "bad": len(outcome.row_failures), "summary": json.dumps(summary, default=str),
+         "run": dag_run_id},
+    )
+    if reasons:
+        raise drops.DropRejected("; ".join(reasons), failures[0][0] if failures and not drop_failures else None)
+
+    flags = quality_flags(batch["line_no"], outcome.row_flags)
+    rows = rows.assign(quality_flags=flags)
+    failed = batch["line_no"].isin(list(outcome.row_failures)).to_numpy()
+    load_of = np.asarray(load_ids, dtype=np.int64)[rows[FILE_NO].to_numpy()]
+    good = _staging_frame(rows[~failed].drop(columns=[BATCH_ROW]), pd.Series(load_of[~failed],
+                                                                           index=rows.index[~failed]))
+    staged = _news_in_file_order(standing, good)
+    copy_frame(conn, "staging.record", STAGING_COLUMNS, staged)
+    bad = rows[failed]
+    if not bad.empty:
+        quarantined = pd.DataFrame({
+            "load_id": load_of[failed],
+            "source_id": drop.source_id,
+            "file_name": [files[i].name for i in bad[FILE_NO]],
+            "sha256": [files[i].sha256 for i in bad[FILE_NO]],
+            "line_no": bad["line_no"].to_numpy(),
+            "reasons": [
+                "{" + ",".join(json.dumps(r, ensure_ascii=False) for r in outcome.row_failures[n]) + "}"
+                for n in bad[BATCH_ROW]
+            ],
+            "record": bad.drop(columns=["line_no", FILE_NO, BATCH_ROW]).to_json(
+                orient="records", lines=True, force_ascii=False, date_format="iso").splitlines(),
+        })
+        copy_frame(conn, "quarantine.rejected_row",
+                   ["load_id", "source_id", "file_name", "sha256", "line_no", "reasons", "record"], quarantined)
+    reports = []
+    quarantined_rows = np.bincount(rows[FILE_NO].to_numpy()[failed], minlength=len(files))
+    for i, f in enumerate(files):
+        report = FileReport(f.name, "loaded", counts[i], counts[i] - int(quarantined_rows[i]),
+                            int(quarantined_rows[i]), load_ids[i])
+        _finish_load(conn, load_ids[i], report)
+        reports.append(report)
+    with_rows = set(staged["load_id"].tolist())
+    for load_id in load_ids:
+        if load_id in with_rows:
+            _merge_into_core(conn, drop.source_id, drop.night, load_id, [])
+    return reports
+
+
+def _news_in_file_order(standing: pd.DataFrame, good: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_news` of each file of a batch as if the files were loaded one after another: a record's last
+    line in each file, when it differs from the record as the files before left it (or as it stands)."""
+    last = ~good.duplicated([FILE_NO, "record_key"], keep="last").to_numpy()
+    kept = good[last]
+    earlier = kept.groupby("record_key", sort=False)["row_hash"].shift(1)
+    if not standing.empty:
+        at = pc.index_in(_arrow_text(kept["record_key"]), value_set=_arrow_text(standing["record_key"]))
+        before = pd.Series(pc.take(_arrow_text(standing["row_hash"]), at).to_numpy(zero_copy_only=False),
+                           index=kept.index)
+        earlier = earlier.fillna(before)
+    same = (earlier.astype(object) == kept["row_hash"].astype(object)).to_numpy()
+    return kept[~same].drop(columns=[FILE_NO])
+
+
 def _superseded(staged: pd.DataFrame) -> list[int]:
     """Line numbers of staged rows whose record has a later row in the order the file applies (the merge
     keeps the last): line order, or for a register delta ``changed_at`` order, ties by line."""
@@ -587,6 +711,12 @@ def _latest_snapshot(conn: Connection, source_id: str) -> tuple[set[str], dt.dat
     return files, night
 
 
+def _loaded_before(conn: Connection, sha256: str) -> int | None:
+    """The load that loaded a file of this content before, if any."""
+    return conn.execute(sa.text("SELECT load_id FROM staging.load WHERE sha256=:sha AND status='loaded' LIMIT 1"),
+                        {"sha": sha256}).scalar()
+
+
 def _delta_refusal(conn: Connection, drop: drops.Drop) -> tuple[str, str | None, drops.DropRejected | None] | None:
     """Whether a register delta may apply now: None when it may; else (the drop's status, the alert's kind,
     the refusal): ``skipped`` for a seq applied before with the same content (no alert), ``rejected`` for a
@@ -667,10 +797,23 @@ def _load_locked(conn: Connection, contract: Contract, drop: drops.Drop, max_bad
     seen: list[pd.Series] = []
     standing_before = _standing(conn, drop.source_id)
     standing: pd.DataFrame | None = standing_before  # a later file re-reads what the earlier ones left
+    if contract.cadence == "event":
+        together = []
+        for f in files:
+            done = _loaded_before(conn, f.sha256)
+            if done or f.sha256 in {g.sha256 for g in together}:
+                report.files.append(FileReport(f.name, "skipped_duplicate", load_id=done,
+                                               reason=f"content already loaded (load {done})" if done else
+                                               "content already in this drop"))
+            else:
+                together.append(f)
+        if together:
+            report.files += _load_files_together(conn, contract, drop, together, declared, max_bad_row_share,
+                                                 dag_run_id, standing_before)
+            load_ids = [r.load_id for r in report.files if r.status == "loaded"]
+        files = []
     for f in files:
-        done = None if contract.cadence == "snapshot" else conn.execute(
-            sa.text("SELECT load_id FROM staging.load WHERE sha256=:sha AND status='loaded' LIMIT 1"),
-            {"sha": f.sha256}).scalar()
+        done = None if contract.cadence == "snapshot" else _loaded_before(conn, f.sha256)
         if f.sha256 in unchanged or done:
             report.files.append(FileReport(f.name, "skipped_duplicate", load_id=done,
                                            reason="the source's latest state, loaded before" if not done else

@@ -54,20 +54,28 @@ def reject_incomplete(engine: Engine, source_id: str, night: dt.date, *, dag_id:
 
 
 def build_data_docs_for_night(conn, source_id: str, night: dt.date, docs_dir: str) -> str:
-    """Data Docs for a source's validations of the night, from the stripped results kept in ``audit``."""
+    """Data Docs for a source's validations of the night, from the values-free summaries kept in ``audit``:
+    GX's site (only these validations' pages and its index) and the pages the headquarters page serves
+    (:mod:`ridni.ingest.docs`). Each validation's ``data_docs_uri`` becomes its served page; returns the
+    night's index of served pages ("" when the source has no validation that night)."""
     import json
 
     import sqlalchemy as sa
 
+    from ridni.ingest import docs
     from ridni.ingest.validate import ValidationOutcome, build_data_docs
 
-    summaries = conn.execute(sa.text(
-        "SELECT summary FROM audit.validation WHERE source_id = :s AND extract_date = :n ORDER BY id"),
-        {"s": source_id, "n": night}).scalars().all()
-    outcomes = [ValidationOutcome.from_summary(s if isinstance(s, dict) else json.loads(s)) for s in summaries]
-    if not outcomes:
+    rows = conn.execute(sa.text(
+        "SELECT id, source_id, file_name, success, summary FROM audit.validation WHERE extract_date = :n "
+        "ORDER BY id"), {"n": night}).all()
+    summaries = [(r, r.summary if isinstance(r.summary, dict) else json.loads(r.summary)) for r in rows]
+    mine = [summary for r, summary in summaries if r.source_id == source_id]
+    if not mine:
         return ""
-    index = build_data_docs(outcomes, docs_dir)
-    conn.execute(sa.text("UPDATE audit.validation SET data_docs_uri = :u WHERE source_id = :s AND extract_date = :n"),
-                 {"u": index, "s": source_id, "n": night})
-    return index
+    build_data_docs([ValidationOutcome.from_summary(s) for s in mine], docs_dir)
+    validations = [docs.Validation(r.id, r.source_id, night, r.file_name, r.success, summary)
+                   for r, summary in summaries]
+    for validation_id, page in docs.write_night(docs_dir, night, validations, source_id).items():
+        conn.execute(sa.text("UPDATE audit.validation SET data_docs_uri = :u WHERE id = :id"),
+                     {"u": str(page.resolve()), "id": validation_id})
+    return str((docs.pages_dir(docs_dir) / night.isoformat() / "index.html").resolve())

@@ -15,16 +15,22 @@ with the disagreement named in ``quality_flags``; only the number's use as a lin
 is lost. In the suite they expect ``mostly`` :data:`FLAG_MOSTLY` of the rows to agree, so
 Data Docs show a source whose numbers disagree systematically.
 
+The suite is the same every night: one per contract, built once per process; the
+night's values (the manifest's row count, the bounds from the previous drop's, the
+oldest plausible age) are GX suite parameters (``{"$PARAMETER": ...}``,
+:func:`suite_parameters`), given to each run.
+
 :func:`validate` runs the suite on the parsed rows (an ephemeral GX context, a
 pandas data source, a whole-dataframe batch; a first pass with counts only, a
 second with ``result_format`` COMPLETE and ``unexpected_index_column_names``
 ``["line_no"]`` for the failed row-level expectations whose failures are few
 enough to matter row by row) and returns a
 :class:`ValidationOutcome`: per-row failures (``line_no`` -> names of the
-failed expectations, parse problems included), drop-level failures (row count
-against the manifest, volume change, share of bad rows over a threshold) and a
-summary with counts only. No personal value leaves this module: GX's
-unexpected-value lists are read for their ``line_no`` and then dropped.
+failed expectations, parse problems included), drop-level failures (GX's own
+table-level results: row count against the manifest, volume change; and the
+share of bad rows over a threshold) and a summary with counts only. No personal
+value leaves this module: GX's unexpected-value lists are read for their
+``line_no`` and then dropped.
 
 :func:`build_data_docs` renders GX Data Docs for a night's outcomes in a
 file-backed context; the results it renders hold counts and percentages only.
@@ -175,10 +181,20 @@ def suite_name(contract: Contract) -> str:
     return f"ridni.{contract.source_id}"
 
 
-def checks(contract: Contract, *, extract_date: dt.date | None = None, manifest_rows: int | None = None,
-           previous_rows: int | None = None, max_volume_change: float = DEFAULT_MAX_VOLUME_CHANGE,
-           max_age_years: float = MAX_AGE_YEARS) -> list[Check]:
-    """The expectations of a source's suite, from its contract (and the drop's manifest and history)."""
+# The suite's parameters (GX suite parameters, ``{"$PARAMETER": name}``): what changes night by night.
+MANIFEST_ROWS = "manifest_rows"  # the row count the manifest declares (None: no declaration, no bound)
+VOLUME_MIN, VOLUME_MAX = "volume_min", "volume_max"  # the bounds from the previous drop (None: unbounded)
+MAX_AGE = "max_age_years"
+
+
+def checks(contract: Contract, *, file_column: str | None = None) -> list[Check]:
+    """The expectations of a source's suite, from its contract: the same every night; the night's values
+    (the manifest's row count, the bounds from the previous drop, the oldest plausible age) are suite
+    parameters (:func:`suite_parameters`).
+
+    ``file_column``: the batch holds several files, told apart by this column; the key is unique within
+    each file, as it is for a batch of one file.
+    """
     out: list[Check] = []
     fields = contract.fields
     for c in contract.columns:
@@ -203,7 +219,10 @@ def checks(contract: Contract, *, extract_date: dt.date | None = None, manifest_
         out.append(Check("birth_date_format", "ExpectColumnValuesToMatchRegex",
                          {"column": "birth_date", "regex": regex}, "birth date in ISO form"))
     key = list(contract.key)
-    if len(key) == 1:
+    if file_column is not None:
+        out.append(Check(f"unique({'+'.join(key)})", "ExpectCompoundColumnsToBeUnique",
+                         {"column_list": [file_column, *key]}, f"({', '.join(key)}) is unique within the file"))
+    elif len(key) == 1:
         out.append(Check(f"unique({key[0]})", "ExpectColumnValuesToBeUnique", {"column": key[0]},
                          f"{key[0]} is unique within the file"))
     else:
@@ -213,25 +232,23 @@ def checks(contract: Contract, *, extract_date: dt.date | None = None, manifest_
     # dates in order: birth <= disappearance <= registration <= extract date
     chain = [(f, col) for f, col in (("birth_date", BIRTH_EARLIEST), ("disappeared_on", "disappeared_on"),
                                      ("registered_on", "registered_on")) if f in fields]
-    if extract_date is not None:
-        chain.append(("extract_date", EXTRACT_DATE))
+    chain.append(("extract_date", EXTRACT_DATE))
     pairs = [(chain[i], chain[j]) for i in range(len(chain)) for j in range(i + 1, len(chain))]
     if "status_date" in fields:
         if "birth_date" in fields:
             pairs.append((("birth_date", BIRTH_EARLIEST), ("status_date", "status_date")))
-        if extract_date is not None:
-            pairs.append((("status_date", "status_date"), ("extract_date", EXTRACT_DATE)))
-    if "changed_at" in fields and extract_date is not None:
+        pairs.append((("status_date", "status_date"), ("extract_date", EXTRACT_DATE)))
+    if "changed_at" in fields:
         pairs.append((("changed_at", CHANGED_ON), ("extract_date", EXTRACT_DATE)))
     for (a, col_a), (b, col_b) in pairs:
         out.append(Check(f"date_order({a}<={b})", "ExpectColumnPairValuesAToBeGreaterThanB",
                          {"column_A": col_b, "column_B": col_a, "or_equal": True,
                           "ignore_row_if": "either_value_is_missing"},
                          f"{a} is not after {b}"))
-    if "birth_date" in fields and extract_date is not None:
+    if "birth_date" in fields:
         out.append(Check("plausible_age", "ExpectColumnValuesToBeBetween",
-                         {"column": AGE, "min_value": 0, "max_value": max_age_years},
-                         f"age at the extract date between 0 and {max_age_years} years"))
+                         {"column": AGE, "min_value": 0, "max_value": {"$PARAMETER": MAX_AGE}},
+                         "age at the extract date between 0 and the oldest plausible age"))
     if "rnokpp" in fields:
         out.append(_flagged(Check("rnokpp_check_digit", "ExpectColumnValuesToBeInSet",
                                   {"column": RNOKPP_OK, "value_set": [True]}, "RNOKPP check digit is right")))
@@ -243,17 +260,27 @@ def checks(contract: Contract, *, extract_date: dt.date | None = None, manifest_
             out.append(_flagged(Check("rnokpp_sex", "ExpectColumnValuesToBeInSet",
                                       {"column": RNOKPP_SEX_OK, "value_set": [True]},
                                       "the sex RNOKPP encodes is the record's")))
-    if manifest_rows is not None:
-        out.append(Check("row_count_equals_manifest", "ExpectTableRowCountToEqual", {"value": int(manifest_rows)},
-                         "as many rows as the manifest declares", row_level=False))
-    if previous_rows:
-        low = math.floor(previous_rows * (1 - max_volume_change))
-        high = math.ceil(previous_rows * (1 + max_volume_change))
-        out.append(Check("volume_change_within_bound", "ExpectTableRowCountToBeBetween",
-                         {"min_value": max(low, 0), "max_value": high},
-                         f"within ±{max_volume_change:.0%} of the previous drop's {previous_rows} rows",
-                         row_level=False))
+    out.append(Check("row_count_equals_manifest", "ExpectTableRowCountToBeBetween",
+                     {"min_value": {"$PARAMETER": MANIFEST_ROWS}, "max_value": {"$PARAMETER": MANIFEST_ROWS}},
+                     "as many rows as the manifest declares", row_level=False))
+    out.append(Check("volume_change_within_bound", "ExpectTableRowCountToBeBetween",
+                     {"min_value": {"$PARAMETER": VOLUME_MIN}, "max_value": {"$PARAMETER": VOLUME_MAX}},
+                     "row count within the bound of the previous drop's", row_level=False))
     return out
+
+
+def suite_parameters(*, manifest_rows: int | None = None, previous_rows: int | None = None,
+                     max_volume_change: float = DEFAULT_MAX_VOLUME_CHANGE,
+                     max_age_years: float = MAX_AGE_YEARS) -> dict:
+    """The night's values of the suite's parameters; None leaves a bound open (no manifest count, a first
+    drop, a source whose size varies by nature)."""
+    low = high = None
+    if previous_rows:
+        # the whole row counts n with |n / previous - 1| <= max_volume_change (the 1e-9: float rounding)
+        low = max(math.ceil(previous_rows * (1 - max_volume_change) - 1e-9), 0)
+        high = math.floor(previous_rows * (1 + max_volume_change) + 1e-9)
+    return {MANIFEST_ROWS: None if manifest_rows is None else int(manifest_rows), VOLUME_MIN: low,
+            VOLUME_MAX: high, MAX_AGE: max_age_years}
 
 
 def _flagged(check: Check, flag: bool = True) -> Check:
@@ -265,17 +292,23 @@ def _flagged(check: Check, flag: bool = True) -> Check:
     return check
 
 
-def build_suite(contract: Contract, check_list: list[Check] | None = None, **kwargs):
-    """The GX expectation suite of a source (``kwargs`` as for :func:`checks`)."""
-    gx = _gx()
-    import great_expectations.expectations as gxe
+def build_suite(contract: Contract, check_list: list[Check] | None = None, *, file_column: str | None = None):
+    """The GX expectation suite of a source: one per contract (and batch shape), built once per process."""
+    check_list = check_list if check_list is not None else checks(contract, file_column=file_column)
+    key = json.dumps([suite_name(contract), [(c.name, c.expectation, c.kwargs) for c in check_list]],
+                     sort_keys=True, default=str)
+    suites = _GX.setdefault("suites", {})
+    if key not in suites:
+        gx = _gx()
+        import great_expectations.expectations as gxe
 
-    # expectations given to the constructor: add_expectation on a suite whose name is in a store saves the
-    # whole suite once per expectation
-    return gx.ExpectationSuite(name=suite_name(contract), expectations=[
-        getattr(gxe, chk.expectation)(**chk.kwargs, meta={"ridni_check": chk.name}, description=chk.description)
-        for chk in (check_list if check_list is not None else checks(contract, **kwargs))
-    ])
+        # expectations given to the constructor: add_expectation on a suite whose name is in a store saves
+        # the whole suite once per expectation
+        suites[key] = gx.ExpectationSuite(name=suite_name(contract), expectations=[
+            getattr(gxe, chk.expectation)(**chk.kwargs, meta={"ridni_check": chk.name}, description=chk.description)
+            for chk in check_list
+        ])
+    return suites[key]
 
 
 # ------------------------------------------------------------------------------------------ the frame
@@ -287,10 +320,11 @@ def _unpack_attributes(rows: pd.DataFrame, wanted: list[str]) -> pd.DataFrame:
     return pd.DataFrame({f: [p.get(f) for p in parsed] for f in wanted}, index=rows.index)
 
 
-def working_frame(contract: Contract, rows: pd.DataFrame, extract_date: dt.date | None) -> pd.DataFrame:
+def working_frame(contract: Contract, rows: pd.DataFrame, extract_date: dt.date | None,
+                  file_column: str | None = None) -> pd.DataFrame:
     """The canonical fields the suite reads, plus its helper columns (all vectorised)."""
     fields = contract.fields
-    cols = [LINE_NO] + [f for f in fields if f in rows.columns]
+    cols = [LINE_NO] + ([file_column] if file_column else []) + [f for f in fields if f in rows.columns]
     frame = rows[cols].reset_index(drop=True).copy()
     missing = [f for f in fields if f not in rows.columns]
     if missing:
@@ -305,11 +339,13 @@ def working_frame(contract: Contract, rows: pd.DataFrame, extract_date: dt.date 
         if extract_date is not None:
             age_days = (pd.Timestamp(extract_date) - frame[BIRTH_EARLIEST]).dt.days
             frame[AGE] = age_days / 365.2425
+        else:  # no night to measure against: no age, nothing to check
+            frame[AGE] = np.nan
     for f in ("status_date", "disappeared_on", "registered_on"):
         if f in fields:
             frame[f] = pd.to_datetime(frame[f], errors="coerce").astype("datetime64[us]")
-    if extract_date is not None:
-        frame[EXTRACT_DATE] = pd.Timestamp(extract_date).as_unit("us")
+    frame[EXTRACT_DATE] = pd.Timestamp(extract_date).as_unit("us") if extract_date is not None \
+        else pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us]")
     if "changed_at" in fields:
         moment = pd.to_datetime(frame["changed_at"], errors="coerce", utc=True)
         frame[CHANGED_ON] = moment.dt.tz_convert(contract.timezone).dt.tz_localize(None).dt.normalize() \
@@ -376,21 +412,54 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
              manifest_rows: int | None = None, previous_rows: int | None = None,
              problems: list[Problem] | tuple = (), max_bad_row_share: float = DEFAULT_MAX_BAD_ROW_SHARE,
              max_volume_change: float = DEFAULT_MAX_VOLUME_CHANGE, max_age_years: float = MAX_AGE_YEARS,
-             min_rows_for_share: int = MIN_ROWS_FOR_SHARE, file_name: str | None = None) -> ValidationOutcome:
-    """Validate one parsed file; see :class:`ValidationOutcome`.
+             min_rows_for_share: int = MIN_ROWS_FOR_SHARE, file_name: str | None = None,
+             file_column: str | None = None) -> ValidationOutcome:
+    """Validate one parsed file, or the files of a drop together; see :class:`ValidationOutcome`.
 
     ``extract_date`` is the night of the drop; ``manifest_rows`` the row count its manifest declares;
     ``previous_rows`` the previous drop's row count (volume change within ``max_volume_change``, a
     share); ``problems`` the parser's row-level problems, merged into the row failures. A file whose
     bad rows exceed ``max_bad_row_share`` (when it has at least ``min_rows_for_share`` rows) fails
     as a whole.
+
+    Several files in one batch (``file_column`` names the column telling them apart): ``rows[LINE_NO]``
+    is then a number unique in the batch, which the row failures and flags are keyed by, and the key is
+    checked unique within each file; the caller judges each file's row count and share of bad rows.
+
+    In four parts: :func:`_run` (the source's one suite with the night's parameters), :func:`_row_verdicts`
+    (which lines failed or are flagged), :func:`_drop_verdict` (from GX's own table-level results and the
+    share of bad rows) and :func:`_summary`.
     """
     n = len(rows)
-    check_list = checks(contract, extract_date=extract_date, manifest_rows=manifest_rows,
-                        previous_rows=previous_rows, max_volume_change=max_volume_change,
-                        max_age_years=max_age_years)
+    check_list = checks(contract, file_column=file_column)
     by_name = {c.name: c for c in check_list}
-    frame = working_frame(contract, rows, extract_date)
+    params = suite_parameters(manifest_rows=manifest_rows, previous_rows=previous_rows,
+                              max_volume_change=max_volume_change, max_age_years=max_age_years)
+    batch, first = _run(contract, rows, extract_date, check_list, params, file_column)
+    detail_cap = n if n < min_rows_for_share else max(1, int(max_bad_row_share * n))
+    failures, flags, uncounted = _row_verdicts(contract, batch, first, by_name, params, detail_cap, problems)
+    bad_rows = max(len(failures), uncounted)
+    share = bad_rows / n if n else 0.0
+    drop_failures = _drop_verdict(contract, first, n=n, bad_rows=bad_rows, manifest_rows=manifest_rows,
+                                  previous_rows=previous_rows, max_volume_change=max_volume_change,
+                                  max_bad_row_share=max_bad_row_share, min_rows_for_share=min_rows_for_share)
+    result = _strip_result(first.to_json_dict())
+    success = not drop_failures and not failures
+    summary = _summary(contract, result, file_name=file_name, extract_date=extract_date, n=n, success=success,
+                       problems=problems, failures=failures, flags=flags, bad_rows=bad_rows, share=share,
+                       max_bad_row_share=max_bad_row_share, manifest_rows=manifest_rows,
+                       previous_rows=previous_rows, drop_failures=drop_failures)
+    return ValidationOutcome(
+        source_id=contract.source_id, suite_name=suite_name(contract), file_name=file_name,
+        extract_date=extract_date, rows_evaluated=n, success=success, row_failures=failures, row_flags=flags,
+        drop_failures=drop_failures, summary=summary, result=result,
+    )
+
+
+def _run(contract: Contract, rows: pd.DataFrame, extract_date: dt.date | None, check_list: list[Check],
+         params: dict, file_column: str | None):
+    """The batch (the columns the expectations read) and GX's first pass over it: counts only."""
+    frame = working_frame(contract, rows, extract_date, file_column)
     # only the columns the expectations read (and the line number that names a failed row): GX copies
     # its batch's columns as it works, and the results do not depend on the other columns
     read = {LINE_NO}
@@ -401,24 +470,32 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
     _context()
     suite = build_suite(contract, check_list)
     batch = _batch_definition(contract.source_id).get_batch(batch_parameters={"dataframe": frame})
-    first = batch.validate(suite, result_format={"result_format": "BASIC"})
+    return batch, batch.validate(suite, result_format={"result_format": "BASIC"}, expectation_parameters=params)
 
-    # second pass, only for failed row-level expectations (and flags that found anything), to learn which
-    # lines failed
-    detail_cap = n if n < min_rows_for_share else max(1, int(max_bad_row_share * n))
+
+def _row_verdicts(contract: Contract, batch, first, by_name: dict[str, Check], params: dict, detail_cap: int,
+                  problems) -> tuple[dict[int, list[str]], dict[int, list[str]], int]:
+    """Which lines failed (line -> reasons) and which load flagged (line -> flags), and how many failing
+    rows went uncounted by line (too many to matter one by one: the drop fails on its share).
+
+    A second GX pass, ``result_format`` COMPLETE with ``unexpected_index_column_names`` ``[line_no]``,
+    only for the failed row-level expectations whose failures are few enough to matter row by row (and
+    the flags that found anything); the parser's problems join them.
+    """
+    none = Check("", "", {}, "")
 
     def is_flag(r) -> bool:
-        return by_name.get(_check_of(r), Check("", "", {}, "")).flag
+        return by_name.get(_check_of(r), none).flag
 
     wanted = [r for r in first.results
               if not (r.exception_info or {}).get("raised_exception")
-              and by_name.get(_check_of(r), Check("", "", {}, "")).row_level
+              and by_name.get(_check_of(r), none).row_level
               and ((is_flag(r) and (r.result or {}).get("unexpected_count"))
                    or (not is_flag(r) and not r.success
                        and (r.result or {}).get("unexpected_count", 0) <= detail_cap))]
     row_failures: dict[int, set[str]] = {}
     row_flags: dict[int, set[str]] = {}
-    uncounted = 0  # unexpected rows whose lines were not collected (too many to matter: the drop fails)
+    uncounted = 0
     for r in first.results:
         chk = by_name.get(_check_of(r))
         if not r.success and chk is not None and chk.row_level and not chk.flag and r not in wanted:
@@ -432,7 +509,7 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
                                                             meta={"ridni_check": _check_of(r)})
             for r in wanted
         ])
-        second = batch.validate(detail, result_format={
+        second = batch.validate(detail, expectation_parameters=params, result_format={
             "result_format": "COMPLETE", "unexpected_index_column_names": [LINE_NO],
             "return_unexpected_index_query": False, "partial_unexpected_count": 0,
         })
@@ -444,41 +521,64 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
                 if line is not None:
                     into.setdefault(int(line), set()).add(name)
 
-    parse_counts: dict[str, int] = {}
     for p in problems:
-        equivalent = _PARSE_EQUIVALENT.get(p.reason)
-        label = f"{equivalent}({p.field})" if equivalent else f"parse({p.field}): {p.reason}"
-        if p.field == ROW:
-            label = f"malformed_row: {p.reason}"
-        parse_counts[label] = parse_counts.get(label, 0) + 1
+        label = _problem_label(p)
         (row_flags if label in FLAGS else row_failures).setdefault(int(p.line_no), set()).add(label)
-
     # a row quarantined for another reason names its flags among its reasons too
     failures = {line: sorted(names | row_flags.get(line, set())) for line, names in sorted(row_failures.items())}
     flags = {line: sorted(names) for line, names in sorted(row_flags.items()) if line not in failures}
-    bad_rows = max(len(failures), uncounted)
-    share = bad_rows / n if n else 0.0
+    return failures, flags, uncounted
 
-    drop_failures: list[str] = []
+
+def _problem_label(p: Problem) -> str:
+    """A parse problem under the name of the expectation it stands for (a required value missing is
+    ``required(field)``), else as a parse problem of its own."""
+    if p.field == ROW:
+        return f"malformed_row: {p.reason}"
+    equivalent = _PARSE_EQUIVALENT.get(p.reason)
+    return f"{equivalent}({p.field})" if equivalent else f"parse({p.field}): {p.reason}"
+
+
+def _drop_verdict(contract: Contract, first, *, n: int, bad_rows: int, manifest_rows: int | None,
+                  previous_rows: int | None, max_volume_change: float, max_bad_row_share: float,
+                  min_rows_for_share: int) -> list[str]:
+    """Why the drop fails as a whole: an expectation GX could not evaluate, GX's own table-level results
+    (the row count against the manifest's, the volume against the previous drop's), a share of bad rows
+    over the threshold."""
+    out: list[str] = []
+    table_failed: dict[str, int] = {}
     for r in first.results:
         if (r.exception_info or {}).get("raised_exception"):
             # the message may quote values: only the expectation and the exception's class go to the log
             message = str((r.exception_info or {}).get("exception_message") or "")
             log.warning("%s: expectation %s could not be evaluated (%s)", contract.source_id, _check_of(r),
                         message.split(":")[0][:80])
-            drop_failures.append(f"expectation {_check_of(r)} could not be evaluated")
-    if manifest_rows is not None and n != manifest_rows:
-        drop_failures.append(f"row count {n} differs from the manifest's {manifest_rows}")
-    if previous_rows:
-        change = n / previous_rows - 1
-        if abs(change) > max_volume_change:
-            drop_failures.append(f"row count {n} is {change:+.0%} against the previous drop's {previous_rows} "
-                                 f"(bound ±{max_volume_change:.0%})")
+            out.append(f"expectation {_check_of(r)} could not be evaluated")
+        elif r.expectation_config.type in _TABLE_LEVEL and not r.success:
+            table_failed[_check_of(r)] = int((r.result or {}).get("observed_value", n))
+    if "row_count_equals_manifest" in table_failed:
+        out.append(f"row count {table_failed['row_count_equals_manifest']} differs from the manifest's "
+                   f"{manifest_rows}")
+    if "volume_change_within_bound" in table_failed:
+        observed = table_failed["volume_change_within_bound"]
+        out.append(f"row count {observed} is {observed / previous_rows - 1:+.0%} against the previous drop's "
+                   f"{previous_rows} (bound ±{max_volume_change:.0%})")
+    share = bad_rows / n if n else 0.0
     if share > max_bad_row_share and n >= min_rows_for_share:
-        drop_failures.append(f"{bad_rows} of {n} rows ({share:.1%}) failed validation, over the "
-                             f"{max_bad_row_share:.0%} threshold")
+        out.append(f"{bad_rows} of {n} rows ({share:.1%}) failed validation, over the "
+                   f"{max_bad_row_share:.0%} threshold")
+    return out
 
-    result = _strip_result(first.to_json_dict())
+
+def _summary(contract: Contract, result: dict, *, file_name: str | None, extract_date: dt.date | None, n: int,
+             success: bool, problems, failures: dict, flags: dict, bad_rows: int, share: float,
+             max_bad_row_share: float, manifest_rows: int | None, previous_rows: int | None,
+             drop_failures: list[str]) -> dict:
+    """What ``audit.validation`` keeps of a validation: counts, rule names and GX's stripped result."""
+    parse_counts: dict[str, int] = {}
+    for p in problems:
+        label = _problem_label(p)
+        parse_counts[label] = parse_counts.get(label, 0) + 1
     expectations = []
     for r in result["results"]:
         cfg = r["expectation_config"]
@@ -498,9 +598,8 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
         if r["exception_info"]["raised_exception"]:
             entry["raised_exception"] = True
         expectations.append(entry)
-    success = not drop_failures and not failures
     stats = result.get("statistics", {})
-    summary = {
+    return {
         "suite": suite_name(contract),
         "source_id": contract.source_id,
         "file_name": file_name,
@@ -525,11 +624,6 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
         "drop_failures": drop_failures,
         "gx_result": result,
     }
-    return ValidationOutcome(
-        source_id=contract.source_id, suite_name=suite_name(contract), file_name=file_name,
-        extract_date=extract_date, rows_evaluated=n, success=success, row_failures=failures, row_flags=flags,
-        drop_failures=drop_failures, summary=summary, result=result,
-    )
 
 
 def quality_flags(line_no: pd.Series, row_flags: dict[int, list[str]]) -> pd.Series:
@@ -559,10 +653,12 @@ def _docs_context(docs_dir: Path):
 
 
 def build_data_docs(outcomes: list[ValidationOutcome], docs_dir: str | os.PathLike) -> str:
-    """Render Data Docs for the night's validations under ``docs_dir``; return the index page's path.
+    """Render Data Docs for the given validations under ``docs_dir``; return the index page's path.
 
     The results rendered are the stripped ones of :class:`ValidationOutcome` (counts and percentages,
-    no unexpected values); earlier nights' results in the folder stay listed.
+    no unexpected values). Only these validations' pages (and their suites' pages) and the index are
+    written: GX's ``resource_identifiers`` limit the build to them, so a night's docs cost the same after
+    a year of nights as on the first; earlier nights' pages stay as they were, and stay listed.
     """
     gx = _gx()
     from great_expectations.core.expectation_validation_result import expectationSuiteValidationResultSchema
@@ -575,6 +671,7 @@ def build_data_docs(outcomes: list[ValidationOutcome], docs_dir: str | os.PathLi
 
     docs_dir = Path(docs_dir)
     ctx = _docs_context(docs_dir)
+    built: list = []
     for o in outcomes:
         if not o.result:
             continue
@@ -592,5 +689,7 @@ def build_data_docs(outcomes: list[ValidationOutcome], docs_dir: str | os.PathLi
             batch_identifier=o.file_name or o.source_id,
         )
         ctx.validation_results_store.set(key, result)
-    ctx.build_data_docs(site_names=[SITE])
+        built += [key, key.expectation_suite_identifier]
+    if built:
+        ctx.build_data_docs(site_names=[SITE], resource_identifiers=built)
     return str((docs_dir / "site" / "index.html").resolve())

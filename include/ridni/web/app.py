@@ -4,8 +4,9 @@ Routes (all behind the user dependency, Airflow's authentication in production):
 
 - ``GET /`` the page for the latest night, ``GET /?night=YYYY-MM-DD`` for a past one;
 - ``GET /change_log.csv?night=YYYY-MM-DD`` the night's whole change log (pseudonymous ids);
-- ``GET /data-docs/<path>`` the Great Expectations Data Docs site (``RIDNI_DATA_DOCS/site``), counts and
-  percentages only, so a source's Data Docs link works from the page;
+- ``GET /data-docs/<path>`` the Data Docs pages (``RIDNI_DATA_DOCS/pages``, :mod:`ridni.ingest.docs`): each
+  night's validations with their marks and counts, plain HTML with a local stylesheet and no script, so
+  they work under this policy; a source's Data Docs link on the page opens its validation of the night;
 - ``/review...`` the case officers' review page (``ridni.web.review``, behind its own dependency).
 
 Every response forbids loading anything from elsewhere (Content-Security-Policy ``default-src 'self'``;
@@ -23,6 +24,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ridni.config import settings
+from ridni.ingest import docs
 from ridni.web import data, page, review
 from ridni.web.auth import LoginRequired, NotAllowed, airflow_user, case_officer, wants_html
 
@@ -44,28 +46,24 @@ SECURITY_HEADERS = {
 
 
 def data_docs_site() -> Path | None:
-    """The local Data Docs site folder, or None when Data Docs live elsewhere (an object store URL)."""
+    """The local folder of served Data Docs pages, or None when Data Docs live elsewhere (an object store URL)."""
     root = settings().data_docs
     if "://" in root and not root.startswith("file://"):
         return None
-    return (Path(root.removeprefix("file://")) / "site").resolve()
+    return docs.pages_dir(root.removeprefix("file://")).resolve()
 
 
 def docs_link(source_id: str, uri: str, night: dt.date) -> str | None:
-    """The page's link for a source's Data Docs: its validation page of the night when the site has it."""
+    """The page's link for a source's Data Docs: the validation page ``uri`` names, when it is a served page."""
     if uri.startswith(("https://", "http://")):
         return uri
     site = data_docs_site()
     if site is None:
         return None
-    try:
-        target = Path(uri.removeprefix("file://")).resolve().relative_to(site)
-    except ValueError:
-        return None  # not under the configured site: shown as text
-    pages = sorted((site / "validations").glob(f"**/{source_id}-{night.isoformat()}/*/*.html"))
-    if pages:
-        target = pages[-1].relative_to(site)
-    return "data-docs/" + quote(target.as_posix())
+    target = Path(uri.removeprefix("file://")).resolve()
+    if not target.is_relative_to(site):
+        return None  # not a served page (e.g. GX's own site): shown as text
+    return "data-docs/" + quote(target.relative_to(site).as_posix())
 
 
 def create_app(user_dependency=airflow_user, reader: data.Reader | None = None, officer_dependency=case_officer,
