@@ -131,8 +131,8 @@ def explain_lines(conn: Connection, person_id: int) -> list[str]:
 
 
 # Persons whose moves tonight a reviewer's decision caused: a person with a record linked tonight by a
-# "same" decision and the persons merged into it, or either side of a split that a standing "different"
-# decision separates.
+# "same" decision and the persons merged into it, either side of a split that a standing "different"
+# decision separates, or a person whose status follows tonight an evidence decision it did not follow before.
 REVIEWED_MOVES_SQL = """
     WITH joined AS (SELECT DISTINCT person_id FROM core.person_link WHERE rule = 'review_same' AND linked_on = :n)
     SELECT DISTINCT ON (person_id) person_id, review FROM (
@@ -151,11 +151,16 @@ REVIEWED_MOVES_SQL = """
              AND (b.source_id, b.record_key) IN ((p.left_source_id, p.left_record_key),
                                                  (p.right_source_id, p.right_record_key))
         WHERE e.night = :n AND e.kind = 'split'
+        UNION ALL
+        SELECT s.person_id, 'evidence', 2 FROM core.person_status s
+        LEFT JOIN core.person_status p ON p.person_id = s.person_id AND p.valid_to = s.valid_from
+        WHERE s.valid_from = :n AND s.review_decision_id IS NOT NULL
+          AND s.review_decision_id IS DISTINCT FROM p.review_decision_id
     ) m ORDER BY person_id, o
 """
 
 
 def reviewed_moves(conn: Connection, night: dt.date) -> pd.Series:
-    """person_id -> 'same' | 'different': whose moves on ``night`` a reviewer's decision caused."""
+    """person_id -> 'same' | 'different' | 'evidence': whose moves on ``night`` a reviewer's decision caused."""
     rows = pd.read_sql(sa.text(REVIEWED_MOVES_SQL), conn, params={"n": night})
     return rows.set_index("person_id")["review"]
