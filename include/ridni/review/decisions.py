@@ -95,7 +95,7 @@ def recent(conn: Connection, by: str | None = None, limit: int = 10) -> pd.DataF
 
 # Decisions that shaped a person: on a pair with one of the person's records, or on the person's evidence.
 PERSON_DECISIONS_SQL = """
-    SELECT d.decision_id, d.kind, d.decision, d.decided_by, d.decided_at, d.note, d.supersedes,
+    SELECT d.decision_id, d.kind, d.decision, d.decided_by, d.decided_at, d.note, d.supersedes, d.shown,
            d.pair_id, p.left_source_id || '/' || p.left_record_key AS left_record,
            p.right_source_id || '/' || p.right_record_key AS right_record,
            d.evidence_source_id || '/' || d.evidence_record_key AS evidence_record,
@@ -116,17 +116,37 @@ def for_person(conn: Connection, person_id: int) -> pd.DataFrame:
     return pd.read_sql(sa.text(PERSON_DECISIONS_SQL), conn, params={"person": person_id})
 
 
+def _shown_conflict(shown) -> str:
+    """What the conflict page showed, in one line: the conflict, each record's effect, "all wrong"'s."""
+    shown = shown if isinstance(shown, dict) else json.loads(shown or "{}")
+    choices = shown.get("choices") or []
+    if not choices:
+        return ""
+    effects = "; ".join(f"{'/'.join(map(str, c['record']))} ({c.get('category')}) -> {c.get('result')}"
+                        for c in choices)
+    return (f"\n      shown: {shown.get('conflict')} conflict of {shown.get('category')} (rule {shown.get('rule')}): "
+            f"{effects}; all wrong -> {shown.get('all_wrong_result')}")
+
+
 def explain_lines(conn: Connection, person_id: int) -> list[str]:
-    """``ridni explain``'s lines about the reviewers' decisions on the person."""
+    """``ridni explain``'s lines about the reviewers' decisions on the person: who, when, on what, what the
+    page showed of an evidence decision, and the one the person's category follows now."""
     rows = for_person(conn, person_id)
+    follows = conn.execute(sa.text(
+        "SELECT review_decision_id FROM core.person_status WHERE person_id = :p AND valid_to IS NULL"),
+        {"p": person_id}).scalar()
     lines = ["reviewers' decisions:" if len(rows) else "reviewers' decisions: none"]
+    if follows is not None:
+        lines.append(f"  the category follows evidence decision #{follows} (until the person has evidence it did "
+                     f"not see)")
     for r in rows.itertuples(index=False):
         subject = (f"pair {r.pair_id} ({r.left_record} ~ {r.right_record})" if r.kind == "pair"
                    else f"evidence {r.evidence_record or '(none stands)'}")
         state = "standing" if r.standing else "superseded"
         note = f', note: "{r.note}"' if isinstance(r.note, str) and r.note else ""
+        shown = _shown_conflict(r.shown) if r.kind == "evidence" else ""
         lines.append(f"  #{r.decision_id} {r.decided_at:%Y-%m-%d %H:%M} {r.decided_by}: {r.decision} on {subject} "
-                     f"[{state}]{note}")
+                     f"[{state}]{note}{shown}")
     return lines
 
 
