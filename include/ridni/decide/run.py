@@ -130,7 +130,8 @@ def _reviews(conn: Connection, incremental: bool) -> pd.DataFrame:
 def _current_status(conn: Connection, incremental: bool) -> pd.DataFrame:
     only = " AND person_id IN (SELECT person_id FROM affected_person)" if incremental else ""
     status = pd.read_sql(sa.text(f"SELECT * FROM core.person_status WHERE valid_to IS NULL{only}"), conn)  # noqa: S608
-    return status.astype({"review_decision_id": "Int64"})
+    # integers as the decision gives them (read_sql makes a column with NULLs float: 1987.0 is no change)
+    return status.astype({"review_decision_id": "Int64", "birth_year": "Int64"})
 
 
 def decide_night(engine: Engine, night: dt.date, dag_run_id: str | None = None, full: bool = False) -> dict:

@@ -132,7 +132,7 @@ FROM q
 LEFT JOIN groups ga ON ga.category = q.left_category
 LEFT JOIN groups gb ON gb.category = q.right_category
 LEFT JOIN groups gc ON gc.category = q.category
-ORDER BY q.skipped_at NULLS FIRST, impact, COALESCE(abs(q.match_probability - :middle), 0), q.kind DESC,
+ORDER BY q.skipped_at NULLS FIRST, impact, COALESCE(abs(q.match_probability - :middle), 0), q.kind,
          q.subject_id
 LIMIT :limit OFFSET :offset
 """  # noqa: S608 (our own constants only)
