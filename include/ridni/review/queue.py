@@ -163,7 +163,8 @@ def queue_page(conn: Connection, flt: QueueFilter = QueueFilter(), page: int = 1
     total = int(rows["total"].iloc[0]) if len(rows) else 0
     if not len(rows) and page > 1:  # past the end: the total all the same
         total = queue_page(conn, flt, 1, 1).total
-    return QueuePage(rows.drop(columns="total"), total, page, per_page)
+    rows = rows.drop(columns="total").astype({"subject_id": "int64", "pair_id": "Int64", "person_id": "Int64"})
+    return QueuePage(rows, total, page, per_page)
 
 
 def next_item(conn: Connection, flt: QueueFilter = QueueFilter()) -> tuple[str, int] | None:

@@ -64,7 +64,7 @@ RECORD_FUNCTION = """
             -- the evidence the officer saw (the version proves it is the person's evidence now)
             SELECT jsonb_agg(jsonb_build_array(e.source_id, e.record_key) ORDER BY e.source_id, e.record_key)
             INTO seen FROM core.evidence e WHERE e.person_id = p_subject;
-            IF p_decision = 'stands' AND NOT seen @> jsonb_build_array(
+            IF p_decision = 'stands' AND p_evidence_source_id IS NOT NULL AND NOT seen @> jsonb_build_array(
                     jsonb_build_array(p_evidence_source_id, p_evidence_record_key)) THEN
                 RAISE EXCEPTION 'record %/% is not evidence of person %', p_evidence_source_id,
                     p_evidence_record_key, p_subject USING ERRCODE = '22023';
