@@ -178,8 +178,11 @@ def test_the_page_refuses_a_stale_view_and_records_a_fresh_one(client, reviewer,
     _record(reviewer, wrong_person, "all_wrong")
     _record(reviewer, unsure_person, "not_sure")
     decided.update(chosen=chosen_person, becomes=becomes, wrong=wrong_person, unsure=unsure_person)
-    # decided conflicts wait no more in tonight's queue? They do: the decision step settles them next night
-    assert set(_queue(reviewer, kind="conflict")["person_id"]) >= {chosen_person, wrong_person}
+    # a settled conflict leaves the queue at once (the next night applies it); "not sure" leaves it waiting
+    waiting = set(_queue(reviewer, kind="conflict")["person_id"])
+    assert unsure_person in waiting and not {chosen_person, wrong_person} & waiting
+    with reviewer.connect() as conn:
+        assert queue.sizes(conn)["conflict"] == len(conflicts) - 2
     # "not sure" sends the conflict behind everything nobody has looked at
     assert int(_queue(reviewer)["subject_id"].iloc[-1]) == unsure_person
 

@@ -62,6 +62,17 @@ def headline_groups() -> tuple[list[str], list[str]]:
     return categories, [group.get(c, c) for c in categories]
 
 
+# A conflict an officer settled (a record stands, or all are wrong) after the last decision step ran leaves
+# the queue at once: the next night applies the decision. One the decision step leaves waiting after it
+# (evidence the officer did not see arrived) is back.
+SETTLED_SINCE_LAST_RUN = """
+    EXISTS (SELECT 1 FROM core.review_decision d
+            WHERE d.kind = 'evidence' AND d.person_id = s.person_id AND d.decision IN ('stands', 'all_wrong')
+              AND d.decided_at > (SELECT at FROM core.decision_run ORDER BY night DESC LIMIT 1)
+              AND d.decision_id = (SELECT max(x.decision_id) FROM core.review_decision x
+                                   WHERE x.kind = 'evidence' AND x.person_id = s.person_id))
+"""
+
 QUEUE_SQL = f"""
 WITH today AS (SELECT COALESCE((SELECT max(night) FROM core.decision_run), current_date) AS night),
 groups AS (SELECT * FROM unnest(CAST(:categories AS text[]), CAST(:groups AS text[])) AS g(category, grp)),
@@ -97,6 +108,7 @@ conflict_status AS (
                (SELECT min(x.valid_from) FROM core.person_status x WHERE x.person_id = s.person_id)) AS since
     FROM core.person_status s
     WHERE s.valid_to IS NULL AND s.review IS NOT NULL AND COALESCE(CAST(:kind AS text), 'conflict') = 'conflict'
+      AND NOT {SETTLED_SINCE_LAST_RUN}
       AND (CAST(:source AS text) IS NULL OR :source IN (s.conflict_lead_source_id, s.conflict_rival_source_id))
       AND (CAST(:region AS text) IS NULL OR :region = s.region)
 ),
@@ -181,10 +193,11 @@ def next_pair(conn: Connection, flt: QueueFilter = QueueFilter()) -> int | None:
 
 
 def sizes(conn: Connection) -> dict[str, int]:
-    """How many wait, per kind: undecided pairs, and persons whose evidence conflicts."""
+    """How many wait, per kind: undecided pairs, and persons whose evidence conflicts and is not settled."""
     pairs = conn.execute(sa.text("SELECT count(*) FROM core.review_pair WHERE decision IS NULL")).scalar()
     conflicts = conn.execute(sa.text(
-        "SELECT count(*) FROM core.person_status WHERE valid_to IS NULL AND needs_review")).scalar()
+        "SELECT count(*) FROM core.person_status s WHERE valid_to IS NULL AND needs_review "  # noqa: S608
+        f"AND NOT {SETTLED_SINCE_LAST_RUN}")).scalar()
     return {"pair": int(pairs), "conflict": int(conflicts)}
 
 

@@ -601,7 +601,8 @@ def render_conflict(ctx: Context, view: ConflictView, *, done: str = "") -> str:
     buttons = []
     for key, c in zip(CHOICE_KEYS, view.choices, strict=False):
         effect = choice_effect(view.category, c.result, c.moves_group, lang)
-        rows.append(f'<tr data-record="{esc(c.ref)}">' + f'<td class="num"><kbd>{key}</kbd></td>'
+        rows.append(f'<tr data-record="{esc(c.ref)}" data-category="{esc(c.category)}" data-key="{key}">'
+                    f'<td class="num"><kbd>{key}</kbd></td>'
                     + _cell(c.source_id) + _cell(c.record_key) + _cell(c.status)
                     + _cell(category_label(c.category, lang)) + _cell(lang.date(c.effective_date))
                     + _cell(lang.date(c.registered_on)) + _cell(lang.date(c.first_seen_on))
