@@ -441,35 +441,33 @@ def test_clearing_the_queue_by_keyboard(officer, server, owner, review_warehouse
     left = len(_queue(owner, None))
     assert (_queue(owner, None)["kind"] == "conflict").any()
     officer.goto(_url(server, "/next"))
-    decided, started = 0, time.perf_counter()
-    while re.search(r"/review/(pair|conflict)/", officer.url):
-        before = officer.url
-        if "/review/conflict/" in officer.url:
+    decided, seconds = {"pair": 0, "conflict": 0}, {"pair": 0.0, "conflict": 0.0}
+    while found := re.search(r"/review/(pair|conflict)/", officer.url):
+        kind, before, started = found.group(1), officer.url, time.perf_counter()
+        if kind == "conflict":
             records = officer.locator("table.competing tbody tr").evaluate_all(
                 "rows => rows.map(r => [r.dataset.record, r.dataset.category, r.dataset.key])")
             true = {true_category[tuple(ref.split("/", 1))] for ref, _, _ in records}
             key = next((k for _, category, k in records if category in true), "w")
-            officer.keyboard.press(key)
-            officer.wait_for_url(lambda url, b=before: url != b)
-            decided += 1
-            assert decided <= left, "the queue does not shrink"
-            continue
-        keys = officer.locator('tr[data-field="record_key"] td').all_inner_texts()
-        sources = officer.locator('tr[data-field="source"] td').all_inner_texts()
-        same = truth[(sources[0], keys[0])] == truth[(sources[1], keys[1])]
-        officer.keyboard.press("s" if same else "d")
+        else:
+            keys = officer.locator('tr[data-field="record_key"] td').all_inner_texts()
+            sources = officer.locator('tr[data-field="source"] td').all_inner_texts()
+            key = "s" if truth[(sources[0], keys[0])] == truth[(sources[1], keys[1])] else "d"
+        officer.keyboard.press(key)
         officer.wait_for_url(lambda url, b=before: url != b)
-        decided += 1
-        assert decided <= left, "the queue does not shrink"
-    minutes = (time.perf_counter() - started) / 60
-    assert decided == left
+        seconds[kind] += time.perf_counter() - started
+        decided[kind] += 1
+        assert sum(decided.values()) <= left, "the queue does not shrink"
+    assert sum(decided.values()) == left and decided["conflict"] > 0
     assert officer.locator("#queue-empty").is_visible()
     assert officer.locator("#size-pair b").inner_text() == "0"
     assert officer.locator("#size-conflict b").inner_text() == "0"
     assert _queue(owner, None).empty
-    rate = decided / minutes
+    # a measurement for README, not a verdict: the page's pace, page to page (a reviewer reads each one)
+    total, elapsed = sum(decided.values()), sum(seconds.values())
+    measured = {"decisions": total, "seconds": round(elapsed, 2), "decisions_per_minute": round(60 * total / elapsed),
+                **{f"{kind}_decisions": n for kind, n in decided.items()},
+                **{f"{kind}_per_minute": round(60 * n / seconds[kind]) for kind, n in decided.items() if n}}
     OUTPUT.mkdir(exist_ok=True)
-    (OUTPUT / "review_keyboard.json").write_text(json.dumps(
-        {"decisions": decided, "seconds": round(minutes * 60, 2), "decisions_per_minute": round(rate)}))
-    print(f"{decided} decisions by keyboard in {minutes * 60:.1f} s: {rate:.0f} per minute")
-    assert rate > 60  # the page is never what holds a reviewer up
+    (OUTPUT / "review_keyboard.json").write_text(json.dumps(measured))
+    print(f"{total} decisions by keyboard in {elapsed:.1f} s: {measured}")

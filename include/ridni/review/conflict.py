@@ -107,12 +107,17 @@ def _engine_evidence(evidence: pd.DataFrame, person_type: str | None) -> pd.Data
     return frame
 
 
-def _result(evidence: pd.DataFrame, seen: list, decision: str, chosen: tuple[str, str] | None) -> str | None:
-    reviews = pd.DataFrame([{"person_id": evidence["person_id"].iloc[0], "decision_id": 0, "decision": decision,
+def _outcomes(evidence: pd.DataFrame, choices: list[tuple[str, str] | None]) -> pd.DataFrame:
+    """The decision engine's answer for the person as they are and for each choice (a record that stands;
+    None: all wrong), in one pass: copy ``i`` of the person's evidence carries choice ``i``, the last copy
+    none (the decision as it stands). Indexed by copy."""
+    seen = [[s, k] for s, k in zip(evidence["source_id"], evidence["record_key"], strict=True)]
+    copies = pd.concat([evidence.assign(person_id=i) for i in range(len(choices) + 1)], ignore_index=True)
+    reviews = pd.DataFrame([{"person_id": i, "decision_id": 0, "decision": "stands" if chosen else "all_wrong",
                              "evidence_source_id": chosen[0] if chosen else None,
-                             "evidence_record_key": chosen[1] if chosen else None, "evidence_seen": seen}])
-    out = decide(evidence, reviews)
-    return out["category"].iloc[0] if len(out) else None
+                             "evidence_record_key": chosen[1] if chosen else None, "evidence_seen": seen}
+                            for i, chosen in enumerate(choices)])
+    return decide(copies, reviews).set_index("person_id")
 
 
 def load_conflict(conn: Connection, person_id: int) -> ConflictView | None:
@@ -134,20 +139,21 @@ def load_conflict(conn: Connection, person_id: int) -> ConflictView | None:
         waiting = pd.DataFrame([{"person_id": person_id, "review": conflict,
                                  "conflict_lead_source_id": status["conflict_lead_source_id"],
                                  "conflict_lead_record_key": status["conflict_lead_record_key"]}])
-        competing = conflict_records(engine_ev, waiting)
-        base = decide(engine_ev)
-        conflict_rule = (base["kind_rule"] if conflict == "kind" else base["rule"]).iloc[0]
-        seen = [[s, k] for s, k in zip(evidence["source_id"], evidence["record_key"], strict=True)]
+        competing = conflict_records(engine_ev, waiting).sort_values(["source_id", "record_key"])
+        refs = list(zip(competing["source_id"], competing["record_key"], strict=True))
+        outcome = _outcomes(engine_ev, [*refs, None])
+        now = outcome.loc[len(refs) + 1]
+        conflict_rule = now["kind_rule"] if conflict == "kind" else now["rule"]
         group_now = group_of(status["category"])
         rows = evidence.set_index(["source_id", "record_key"])
-        for r in competing.sort_values(["source_id", "record_key"]).itertuples(index=False):
-            result = _result(engine_ev, seen, "stands", (r.source_id, r.record_key))
+        for i, r in enumerate(competing.itertuples(index=False)):
+            result = outcome.loc[i, "category"]
             record = rows.loc[(r.source_id, r.record_key)]
             choices.append(Choice(
                 r.source_id, r.record_key, r.category, bool(r.generic), _plain(r.effective_date),
                 _plain(record["status"]), _plain(record["registered_on"]), _plain(record["first_seen_on"]),
                 result, group_of(result) != group_now))
-        all_wrong = _result(engine_ev, seen, "all_wrong", None)
+        all_wrong = outcome.loc[len(refs), "category"]
         all_wrong_moves = group_of(all_wrong) != group_now
     return ConflictView(
         person_id=person_id, category=status["category"], situation=status["situation"],
