@@ -25,6 +25,18 @@ def _evidence(case: dict, person_id: int = 1) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _reviews(case: dict, person_id: int = 1) -> pd.DataFrame | None:
+    """The case officer's decision on the case's conflict (``reviewed``), as the decision step reads it."""
+    reviewed = case.get("reviewed")
+    if reviewed is None:
+        return None
+    evidence = case["evidence"]
+    seen = [[e[0], f"{e[0]}-{i}"] for i, e in enumerate(evidence[:reviewed.get("seen", len(evidence))])]
+    chosen = seen[reviewed["record"]] if "record" in reviewed else [None, None]
+    return pd.DataFrame([{"person_id": person_id, "decision_id": 1, "decision": reviewed["decision"],
+                          "evidence_source_id": chosen[0], "evidence_record_key": chosen[1], "evidence_seen": seen}])
+
+
 def _same(got, expected) -> bool:
     if expected is None:
         return got is None
@@ -36,7 +48,7 @@ def _same(got, expected) -> bool:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case(name):
     case = CASES[name]
-    decisions = decide(to_evidence(_evidence(case)))
+    decisions = decide(to_evidence(_evidence(case)), _reviews(case))
     assert len(decisions) == 1
     decision = decisions.iloc[0]
     for field, expected in case["expect"].items():
@@ -47,9 +59,12 @@ def test_all_cases_decided_at_once_give_each_case_its_own_decision():
     """The engine decides every person in one set-based pass: persons never leak into each other."""
     names = sorted(CASES)
     evidence = pd.concat([_evidence(CASES[n], person_id=i) for i, n in enumerate(names)], ignore_index=True)
-    together = decide(to_evidence(evidence.sample(frac=1, random_state=1))).set_index("person_id")
+    reviews = [r for i, n in enumerate(names) if (r := _reviews(CASES[n], person_id=i)) is not None]
+    together = decide(to_evidence(evidence.sample(frac=1, random_state=1)),
+                      pd.concat(reviews, ignore_index=True)).set_index("person_id")
     for i, name in enumerate(names):
-        alone = decide(to_evidence(_evidence(CASES[name], person_id=i))).set_index("person_id")
+        alone = decide(to_evidence(_evidence(CASES[name], person_id=i)),
+                       _reviews(CASES[name], person_id=i)).set_index("person_id")
         pd.testing.assert_frame_equal(together.loc[[i]], alone, check_dtype=False, obj=name)
 
 

@@ -38,6 +38,12 @@ class ReviewWarehouse:
         return dict(zip(zip(records["source_id"], records["record_key"], strict=True), records["person_id"],
                         strict=True))
 
+    def true_category(self) -> dict[tuple[str, str], str]:
+        """(source_id, record_key) -> the generated person's true category."""
+        persons = pd.read_csv(self.root / "truth" / NIGHT.isoformat() / "persons.csv", dtype=str)
+        category = dict(zip(persons["person_id"], persons["category"], strict=True))
+        return {record: category[person] for record, person in self.truth().items()}
+
     def run_next_night(self) -> dict[str, str]:
         """Resolve, decide and publish the next night (no source sent anything new)."""
         with pytest.MonkeyPatch.context() as mp:

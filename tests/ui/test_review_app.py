@@ -76,6 +76,8 @@ def login_in(server_url: str, url: str, groups: str):
 
 
 def _queue(engine, **flt) -> pd.DataFrame:
+    """The pairs' queue (category conflicts have tests/ui/test_review_conflicts.py)."""
+    flt.setdefault("kind", "pair")
     with engine.connect() as conn:
         return queue.queue_page(conn, queue.QueueFilter(**flt), 1, 10_000).rows
 
@@ -119,7 +121,7 @@ def test_queue_filters_and_pages(reviewer):
     assert _queue(reviewer, min_nights=0)["pair_id"].tolist() == rows["pair_id"].tolist()
     assert _queue(reviewer, min_nights=1).empty  # every pair was queued tonight
     with reviewer.connect() as conn:
-        second = queue.queue_page(conn, queue.QueueFilter(), 2, 5)
+        second = queue.queue_page(conn, queue.QueueFilter(kind="pair"), 2, 5)
     assert second.total == len(rows) and second.pages == -(-len(rows) // 5)
     assert second.rows["pair_id"].tolist() == rows["pair_id"].iloc[5:10].tolist()
 
@@ -207,8 +209,9 @@ def test_evidence_decisions_go_through_the_same_door(reviewer, owner):
     """Which of a person's conflicting records stands: the same table, function and stale check."""
     with owner.connect() as conn:
         person, source_id, record_key = conn.execute(sa.text(
-            "SELECT person_id, min(source_id), min(record_key) FROM core.evidence GROUP BY person_id "
-            "HAVING count(*) > 1 ORDER BY person_id LIMIT 1")).one()
+            "SELECT person_id, source_id, record_key FROM core.evidence WHERE person_id = (SELECT person_id "
+            "FROM core.evidence GROUP BY person_id HAVING count(*) > 1 ORDER BY person_id LIMIT 1) "
+            "ORDER BY source_id, record_key LIMIT 1")).one()
     with reviewer.begin() as conn:
         version = conn.execute(sa.text("SELECT core.review_evidence_version(:p)"), {"p": person}).scalar()
         recorded = decisions.record(conn, kind="evidence", subject=person, decision="stands", version=version,
@@ -284,10 +287,13 @@ def test_every_text_the_pages_show_was_extracted(client, reviewer, monkeypatch):
 
     monkeypatch.setattr(i18n.Language, "gettext", recording)
     pair_id = int(_queue(reviewer)["pair_id"].iloc[0])
+    person = int(_queue(reviewer, kind="conflict")["person_id"].iloc[0])
     for path, params in (("/review", {}), ("/review", {"min_nights": 999}), (f"/review/pair/{pair_id}", {}),
-                         ("/review/pair/999999999", {})):
+                         ("/review/pair/999999999", {}), (f"/review/conflict/{person}", {}),
+                         ("/review/conflict/999999999", {})):
         client.get(path, params={"lang": "uk", **params})
     client.post(f"/review/pair/{pair_id}", data={"decision": "same", "version": "stale"})
+    client.post(f"/review/conflict/{person}", data={"decision": "all_wrong", "version": "stale"})
     assert len(asked) > 60
     assert asked - _extracted() == set()
 

@@ -11,6 +11,11 @@ before it (the previous decision stands) or, on the person's first confirmed dat
 comes from the held evidence of the dates since the person last had another situation (the episode):
 each date's best-ranked specific evidence names it; where two kinds disagree there, the kind known before
 stands; with no specific evidence at all, the person type gives it (``categories.csv``).
+
+A case officer's decision on a conflict (``reviews``) binds while the person has no evidence the officer
+did not see: the record chosen stands and the conflict's records of another category are set aside
+(``reviewer_chose``), or every record of the conflict is set aside (``reviewer_set_aside``); the person
+is then decided from what remains, and no longer waits for a review.
 """
 
 from __future__ import annotations
@@ -26,8 +31,14 @@ DECISION_COLUMNS = [
     "person_id", "category", "situation", "rule", "source_id", "record_key", "effective_date",
     "kind_rule", "kind_source_id", "kind_record_key", "kind_date", "review", "needs_review",
     "conflict_lead_source_id", "conflict_lead_record_key", "conflict_rival_source_id", "conflict_rival_record_key",
-    "icrc_confirmed",
+    "icrc_confirmed", "review_decision_id",
 ]
+# a case officer's standing decision on a person's conflict (core.review_decision, kind 'evidence'):
+# decision 'stands' (the record evidence_source_id/evidence_record_key) or 'all_wrong'; evidence_seen
+# the (source_id, record_key) of the person's evidence the officer was shown
+REVIEW_COLUMNS = ["person_id", "decision_id", "decision", "evidence_source_id", "evidence_record_key",
+                  "evidence_seen"]
+KEY = ["person_id", "source_id", "record_key"]
 # a date's best-ranked records that disagree: the first in decision order (lead) and the first it disagrees with
 CONFLICT_SIDES = ["lead_source_id", "lead_record_key", "rival_source_id", "rival_record_key"]
 ICRC = "icrc_confirmations"
@@ -159,8 +170,87 @@ def _kinds(confirmed: pd.DataFrame, days: pd.DataFrame, held: pd.Index, person_t
     return out
 
 
-def decide(evidence: pd.DataFrame) -> pd.DataFrame:
-    """Decide every person's category from ``to_evidence`` rows (the rules of decision_rules.csv)."""
+def decide(evidence: pd.DataFrame, reviews: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Decide every person's category from ``to_evidence`` rows (the rules of decision_rules.csv), and
+    settle the conflicts a case officer decided (``reviews``, REVIEW_COLUMNS, one row per person)."""
+    base = _decide(evidence).assign(review_decision_id=None)
+    if reviews is None or reviews.empty or base.empty:
+        return base[DECISION_COLUMNS]
+    binding, aside = binding_reviews(evidence, base, reviews)
+    if binding.empty:
+        return base[DECISION_COLUMNS]
+    persons = binding["person_id"]
+    kept = evidence[evidence["person_id"].isin(persons)].drop(index=aside)
+    settled = _decide(kept) if not kept.empty else base.iloc[0:0].drop(columns="review_decision_id")
+    # every record set aside and nothing else: no confirmation, so missing
+    emptied = persons[~persons.isin(settled["person_id"])]
+    if len(emptied):
+        settled = pd.concat([settled, pd.DataFrame({
+            "person_id": emptied.to_numpy(), "category": MISSING, "situation": MISSING, "rule": "missing_by_default",
+            "review": None, "needs_review": False, "icrc_confirmed": False})], ignore_index=True)
+    settled = settled.set_index("person_id")
+    before = base.set_index("person_id").loc[persons]
+    decision = binding.set_index("person_id")
+    settled["review_decision_id"] = decision["decision_id"]
+    rule = decision["decision"].map({"stands": "reviewer_chose", "all_wrong": "reviewer_set_aside"})
+    done = settled["review"].isna()  # else the records left still conflict: the person waits again
+    for which, column in (("situation", "rule"), ("kind", "kind_rule")):
+        hit = done & (before["review"] == which)
+        settled.loc[hit, column] = rule[hit[hit].index]
+    sides = [f"conflict_{side}" for side in CONFLICT_SIDES]
+    settled.loc[done, sides] = before.loc[done[done].index, sides].to_numpy()  # the conflict the decision settled
+    out = pd.concat([base[~base["person_id"].isin(persons)], settled.reset_index()], ignore_index=True)
+    optional = [c for c in DECISION_COLUMNS if c.startswith(("kind_", "conflict_", "review"))]
+    out[optional] = out[optional].astype(object).where(out[optional].notna(), None)
+    return out[DECISION_COLUMNS].sort_values("person_id", ignore_index=True)
+
+
+def conflict_records(evidence: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
+    """The evidence rows of each conflict in ``decisions`` (persons with a ``review``): the rows of the
+    lead record's date and rank; of a kind conflict only the specific ones (generic evidence names no kind).
+    Adds the column ``review`` (kind | situation)."""
+    waiting = decisions.loc[decisions["review"].notna(), ["person_id", "review", "conflict_lead_source_id",
+                                                          "conflict_lead_record_key"]]
+    lead = evidence[KEY + ["effective_date", "authority"]].merge(
+        waiting, left_on=KEY, right_on=["person_id", "conflict_lead_source_id", "conflict_lead_record_key"])
+    rows = evidence.rename_axis("row").reset_index().merge(
+        lead[["person_id", "effective_date", "authority", "review"]], on=["person_id", "effective_date", "authority"])
+    return rows[(rows["review"] == "situation") | ~rows["generic"].astype(bool)].set_index("row")
+
+
+def binding_reviews(evidence: pd.DataFrame, base: pd.DataFrame,
+                    reviews: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
+    """The reviews that bind tonight, and the index of the evidence rows they set aside.
+
+    A review binds while the person still waits for a review (``base``), every standing record of theirs
+    was shown to the officer, and (for ``stands``) the chosen record is one of the conflict's.
+    """
+    reviews = reviews[reviews["decision"].isin(["stands", "all_wrong"])]
+    reviews = reviews[reviews["person_id"].isin(base.loc[base["review"].notna(), "person_id"])]
+    if reviews.empty:
+        return reviews, pd.Index([])
+    seen = reviews[["person_id", "evidence_seen"]].explode("evidence_seen").dropna()
+    seen = pd.DataFrame({"person_id": seen["person_id"].to_numpy(),
+                         "source_id": [s[0] for s in seen["evidence_seen"]],
+                         "record_key": [s[1] for s in seen["evidence_seen"]]})
+    own = evidence[evidence["person_id"].isin(reviews["person_id"])][KEY]
+    unseen = own.merge(seen.astype({"person_id": own["person_id"].dtype}), on=KEY, how="left", indicator=True)
+    new_evidence = unseen.loc[unseen["_merge"] == "left_only", "person_id"].unique()
+    reviews = reviews[~reviews["person_id"].isin(new_evidence)]
+    conflict = conflict_records(evidence, base[base["person_id"].isin(reviews["person_id"])])
+    chosen = conflict.reset_index().merge(
+        reviews[["person_id", "evidence_source_id", "evidence_record_key"]],
+        left_on=KEY, right_on=["person_id", "evidence_source_id", "evidence_record_key"])
+    chosen = chosen.set_index("person_id")["category"]
+    reviews = reviews[(reviews["decision"] == "all_wrong") | reviews["person_id"].isin(chosen.index)]
+    conflict = conflict[conflict["person_id"].isin(reviews["person_id"])]
+    all_wrong = conflict["person_id"].isin(reviews.loc[reviews["decision"] == "all_wrong", "person_id"])
+    other_category = conflict["category"].to_numpy() != conflict["person_id"].map(chosen).to_numpy()
+    return reviews, conflict.index[all_wrong.to_numpy() | other_category]
+
+
+def _decide(evidence: pd.DataFrame) -> pd.DataFrame:
+    """The decision from evidence alone (decision_rules.csv), DECISION_COLUMNS but the reviewer's."""
     evidence = evidence[WORKING_COLUMNS]
     evidence = evidence.sort_values(ORDER, ascending=ASCENDING, ignore_index=True)  # every step keeps this order
     person_type = evidence.drop_duplicates("person_id").set_index("person_id")["person_type"]
@@ -200,10 +290,11 @@ def decide(evidence: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat([decided, missing], ignore_index=True)
     out["person_id"] = out["person_id"].astype(evidence["person_id"].dtype)
     out["needs_review"] = out["review"].notna()
-    optional = [c for c in DECISION_COLUMNS if c.startswith(("kind_", "conflict_", "review"))]
+    optional = [c for c in DECISION_COLUMNS if c.startswith(("kind_", "conflict_", "review")) and c in out]
     out[optional] = out[optional].astype(object).where(out[optional].notna(), None)
     out["icrc_confirmed"] = out["person_id"].isin(_icrc_confirmed(evidence, out))
-    return out[DECISION_COLUMNS].sort_values("person_id", ignore_index=True)
+    columns = [c for c in DECISION_COLUMNS if c != "review_decision_id"]
+    return out[columns].sort_values("person_id", ignore_index=True)
 
 
 def _icrc_confirmed(evidence: pd.DataFrame, decisions: pd.DataFrame) -> pd.Index:

@@ -45,11 +45,12 @@ STATUS_COLUMNS = [
     "birth_year", "rule", "evidence_source_id", "evidence_record_key", "effective_date",
     "kind_rule", "kind_source_id", "kind_record_key", "kind_date", "needs_review", "review",
     "conflict_lead_source_id", "conflict_lead_record_key", "conflict_rival_source_id", "conflict_rival_record_key",
-    "dag_run_id",
+    "review_decision_id", "dag_run_id",
 ]
 # A change in any of these opens a new version of the person's status.
 TRACKED = ["category", "person_type", "icrc_confirmed", "region", "sex", "birth_year", "rule",
-           "evidence_source_id", "evidence_record_key", "kind_rule", "kind_source_id", "kind_record_key", "review"]
+           "evidence_source_id", "evidence_record_key", "kind_rule", "kind_source_id", "kind_record_key", "review",
+           "review_decision_id"]
 
 
 def _year(birth: pd.Series) -> pd.Series:
@@ -95,7 +96,8 @@ def person_profiles(records: pd.DataFrame) -> pd.DataFrame:
 
 
 # Persons whose decision may have moved since the last decided night: a record of theirs has a new
-# version, a record was linked to them, or they took part in a merge or split.
+# version, a record was linked to them, they took part in a merge or split, or a case officer decided
+# their conflicting evidence after the last decision ran.
 AFFECTED_PERSONS = """
     CREATE TEMPORARY TABLE affected_person ON COMMIT DROP AS
     SELECT l.person_id FROM core.source_record_version v JOIN core.person_link l USING (source_id, record_key)
@@ -104,13 +106,32 @@ AFFECTED_PERSONS = """
     UNION SELECT person_id FROM core.person_event WHERE night > :last AND night <= :night
     UNION SELECT other_person_id FROM core.person_event
           WHERE night > :last AND night <= :night AND other_person_id IS NOT NULL
+    UNION SELECT person_id FROM core.review_decision
+          WHERE kind = 'evidence' AND decided_at > (SELECT at FROM core.decision_run WHERE night = :last)
 """
 ONLY_AFFECTED = " AND l.person_id IN (SELECT person_id FROM affected_person)"
 
 
+# Each person's standing evidence decision (the latest of a case officer's decisions on their evidence).
+REVIEWS = """
+    SELECT DISTINCT ON (person_id) person_id, decision_id, decision, evidence_source_id, evidence_record_key,
+           evidence_seen
+    FROM core.review_decision WHERE kind = 'evidence' {only}
+    ORDER BY person_id, decision_id DESC
+"""
+
+
+def _reviews(conn: Connection, incremental: bool) -> pd.DataFrame:
+    only = " AND person_id IN (SELECT person_id FROM affected_person)" if incremental else ""
+    reviews = pd.read_sql(sa.text(REVIEWS.format(only=only)), conn)
+    return reviews.astype({"person_id": "int64", "decision_id": "int64"})
+
+
 def _current_status(conn: Connection, incremental: bool) -> pd.DataFrame:
     only = " AND person_id IN (SELECT person_id FROM affected_person)" if incremental else ""
-    return pd.read_sql(sa.text(f"SELECT * FROM core.person_status WHERE valid_to IS NULL{only}"), conn)  # noqa: S608
+    status = pd.read_sql(sa.text(f"SELECT * FROM core.person_status WHERE valid_to IS NULL{only}"), conn)  # noqa: S608
+    # integers as the decision gives them (read_sql makes a column with NULLs float: 1987.0 is no change)
+    return status.astype({"review_decision_id": "Int64", "birth_year": "Int64"})
 
 
 def decide_night(engine: Engine, night: dt.date, dag_run_id: str | None = None, full: bool = False) -> dict:
@@ -131,7 +152,7 @@ def decide_night(engine: Engine, night: dt.date, dag_run_id: str | None = None, 
             conn.execute(sa.text("DELETE FROM core.decision_run WHERE night >= :n"), {"n": night})
         records = _records_as_of(conn, night, incremental)
         previous = _current_status(conn, incremental)
-        result = _decide(conn, night, dag_run_id, records, previous, incremental)
+        result = _decide(conn, night, dag_run_id, records, previous, incremental, _reviews(conn, incremental))
         conn.execute(sa.text(
             "INSERT INTO core.decision_run (night, mode, persons, changed, dag_run_id) VALUES (:n, :m, :p, :c, :r) "
             "ON CONFLICT (night) DO UPDATE SET mode = excluded.mode, persons = excluded.persons, "
@@ -160,7 +181,7 @@ def _reconciliation_rows(evidence: pd.DataFrame, status: pd.DataFrame) -> pd.Dat
 
 
 def _decide(conn: Connection, night: dt.date, dag_run_id: str | None, records: pd.DataFrame,
-            previous: pd.DataFrame, incremental: bool) -> dict:
+            previous: pd.DataFrame, incremental: bool, reviews: pd.DataFrame | None = None) -> dict:
     if records.empty and previous.empty:
         return {"persons": 0, "changed": 0, "review": 0}
     profiles = person_profiles(records) if not records.empty else pd.DataFrame(
@@ -169,7 +190,7 @@ def _decide(conn: Connection, night: dt.date, dag_run_id: str | None, records: p
     evidence = to_evidence(records) if not records.empty else pd.DataFrame(
         columns=["person_id", "source_id", "record_key", "situation", "category", "generic", "effective_date",
                  "authority", "person_type"])
-    decisions = decide(evidence)
+    decisions = decide(evidence, reviews)
     # persons whose every record was withdrawn have no standing evidence: no category
     gone = profiles.index.difference(decisions["person_id"])
     # persons left without any record (merged into another, or every record moved away): no category
@@ -184,6 +205,7 @@ def _decide(conn: Connection, night: dt.date, dag_run_id: str | None, records: p
     status["valid_from"] = night
     status["dag_run_id"] = dag_run_id
     status["birth_year"] = status["birth_year"].astype("Int64")
+    status["review_decision_id"] = status["review_decision_id"].astype("Int64")
     for col in ("effective_date", "kind_date"):
         status[col] = pd.to_datetime(status[col]).dt.date
 

@@ -95,7 +95,7 @@ def recent(conn: Connection, by: str | None = None, limit: int = 10) -> pd.DataF
 
 # Decisions that shaped a person: on a pair with one of the person's records, or on the person's evidence.
 PERSON_DECISIONS_SQL = """
-    SELECT d.decision_id, d.kind, d.decision, d.decided_by, d.decided_at, d.note, d.supersedes,
+    SELECT d.decision_id, d.kind, d.decision, d.decided_by, d.decided_at, d.note, d.supersedes, d.shown,
            d.pair_id, p.left_source_id || '/' || p.left_record_key AS left_record,
            p.right_source_id || '/' || p.right_record_key AS right_record,
            d.evidence_source_id || '/' || d.evidence_record_key AS evidence_record,
@@ -116,23 +116,43 @@ def for_person(conn: Connection, person_id: int) -> pd.DataFrame:
     return pd.read_sql(sa.text(PERSON_DECISIONS_SQL), conn, params={"person": person_id})
 
 
+def _shown_conflict(shown) -> str:
+    """What the conflict page showed, in one line: the conflict, each record's effect, "all wrong"'s."""
+    shown = shown if isinstance(shown, dict) else json.loads(shown or "{}")
+    choices = shown.get("choices") or []
+    if not choices:
+        return ""
+    effects = "; ".join(f"{'/'.join(map(str, c['record']))} ({c.get('category')}) -> {c.get('result')}"
+                        for c in choices)
+    return (f"\n      shown: {shown.get('conflict')} conflict of {shown.get('category')} (rule {shown.get('rule')}): "
+            f"{effects}; all wrong -> {shown.get('all_wrong_result')}")
+
+
 def explain_lines(conn: Connection, person_id: int) -> list[str]:
-    """``ridni explain``'s lines about the reviewers' decisions on the person."""
+    """``ridni explain``'s lines about the reviewers' decisions on the person: who, when, on what, what the
+    page showed of an evidence decision, and the one the person's category follows now."""
     rows = for_person(conn, person_id)
+    follows = conn.execute(sa.text(
+        "SELECT review_decision_id FROM core.person_status WHERE person_id = :p AND valid_to IS NULL"),
+        {"p": person_id}).scalar()
     lines = ["reviewers' decisions:" if len(rows) else "reviewers' decisions: none"]
+    if follows is not None:
+        lines.append(f"  the category follows evidence decision #{follows} (until the person has evidence it did "
+                     f"not see)")
     for r in rows.itertuples(index=False):
         subject = (f"pair {r.pair_id} ({r.left_record} ~ {r.right_record})" if r.kind == "pair"
                    else f"evidence {r.evidence_record or '(none stands)'}")
         state = "standing" if r.standing else "superseded"
         note = f', note: "{r.note}"' if isinstance(r.note, str) and r.note else ""
+        shown = _shown_conflict(r.shown) if r.kind == "evidence" else ""
         lines.append(f"  #{r.decision_id} {r.decided_at:%Y-%m-%d %H:%M} {r.decided_by}: {r.decision} on {subject} "
-                     f"[{state}]{note}")
+                     f"[{state}]{note}{shown}")
     return lines
 
 
 # Persons whose moves tonight a reviewer's decision caused: a person with a record linked tonight by a
-# "same" decision and the persons merged into it, or either side of a split that a standing "different"
-# decision separates.
+# "same" decision and the persons merged into it, either side of a split that a standing "different"
+# decision separates, or a person whose status follows tonight an evidence decision it did not follow before.
 REVIEWED_MOVES_SQL = """
     WITH joined AS (SELECT DISTINCT person_id FROM core.person_link WHERE rule = 'review_same' AND linked_on = :n)
     SELECT DISTINCT ON (person_id) person_id, review FROM (
@@ -151,11 +171,16 @@ REVIEWED_MOVES_SQL = """
              AND (b.source_id, b.record_key) IN ((p.left_source_id, p.left_record_key),
                                                  (p.right_source_id, p.right_record_key))
         WHERE e.night = :n AND e.kind = 'split'
+        UNION ALL
+        SELECT s.person_id, 'evidence', 2 FROM core.person_status s
+        LEFT JOIN core.person_status p ON p.person_id = s.person_id AND p.valid_to = s.valid_from
+        WHERE s.valid_from = :n AND s.review_decision_id IS NOT NULL
+          AND s.review_decision_id IS DISTINCT FROM p.review_decision_id
     ) m ORDER BY person_id, o
 """
 
 
 def reviewed_moves(conn: Connection, night: dt.date) -> pd.Series:
-    """person_id -> 'same' | 'different': whose moves on ``night`` a reviewer's decision caused."""
+    """person_id -> 'same' | 'different' | 'evidence': whose moves on ``night`` a reviewer's decision caused."""
     rows = pd.read_sql(sa.text(REVIEWED_MOVES_SQL), conn, params={"n": night})
     return rows.set_index("person_id")["review"]

@@ -1,10 +1,13 @@
 """The review page's routes, under ``/review`` of the headquarters app, and its database login.
 
 - ``GET /review``: the queue (filters ``source``, ``region``, ``kind``, ``min_nights``; ``page``);
-- ``GET /review/next``: the pair at the head of the queue under the filter;
+- ``GET /review/next``: the pair or conflict at the head of the queue under the filter;
 - ``GET /review/pair/<id>``: one pair side by side, with the decision form;
 - ``POST /review/pair/<id>``: record a decision (``decision``, ``version``, ``note``), then on to the
-  next pair; a decision on a stale view is refused (409) and nothing is recorded;
+  next in the queue; a decision on a stale view is refused (409) and nothing is recorded;
+- ``GET /review/conflict/<person>``: a person's category conflict, with the decision form;
+- ``POST /review/conflict/<person>``: record which record stands (``decision`` ``stands:<source>/<key>``),
+  ``all_wrong`` or ``not_sure``, as for a pair;
 - ``GET /review/static/review.js``: the keyboard shortcuts.
 
 Every route needs a case officer (``ridni.web.auth.case_officer``). The page connects as the login of the
@@ -28,12 +31,14 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy.engine import Connection, Engine
 
 from ridni.review import decisions, queue
+from ridni.review.conflict import load_conflict
 from ridni.review.pair import load_pair
 from ridni.web import data, i18n
 from ridni.web.review_page import (
     Context,
     QueueView,
     decision_label,
+    render_conflict,
     render_message,
     render_pair,
     render_queue,
@@ -99,7 +104,7 @@ def _int(value: str | None) -> int | None:
 
 
 def _filter(source: str | None, region: str | None, kind: str | None, min_nights: str | None) -> queue.QueueFilter:
-    return queue.QueueFilter(source=source or None, region=region or None, kind=kind or "pair",
+    return queue.QueueFilter(source=source or None, region=region or None, kind=kind if kind in queue.KINDS else None,
                              min_nights=_int(min_nights))
 
 
@@ -109,6 +114,12 @@ def _same_origin(request: Request) -> bool:
     if origin and urlsplit(origin).netloc != request.headers.get("host"):
         return False
     return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
+def item_path(item: tuple[str, int]) -> str:
+    """The page of a queue item: (``pair``, id) or (``conflict``, person id)."""
+    kind, subject = item
+    return f"/{kind}/{subject}"
 
 
 def router(desk: data.Reader, officer, csp: str) -> APIRouter:
@@ -140,10 +151,15 @@ def router(desk: data.Reader, officer, csp: str) -> APIRouter:
         decision_id = _int(done)
         if decision_id is None:
             return ""
-        row = conn.execute(sa.text("SELECT pair_id, decision FROM core.review_decision WHERE decision_id = :d"),
-                           {"d": decision_id}).first()
+        row = conn.execute(sa.text(
+            "SELECT pair_id, person_id, decision FROM core.review_decision WHERE decision_id = :d"),
+            {"d": decision_id}).first()
         if row is None:
             return ""
+        if row.pair_id is None:
+            return ctx.lang.gettext("Recorded decision no. %(id)s on the evidence of person %(person)s: "
+                                    "%(decision)s.") % {
+                "id": decision_id, "person": row.person_id, "decision": decision_label(row.decision, ctx.lang)}
         return ctx.lang.gettext("Recorded decision no. %(id)s on pair %(pair)s: %(decision)s.") % {
             "id": decision_id, "pair": row.pair_id, "decision": decision_label(row.decision, ctx.lang)}
 
@@ -170,8 +186,8 @@ def router(desk: data.Reader, officer, csp: str) -> APIRouter:
         if error:
             return error
         with reading(engine) as conn:
-            pair_id = queue.next_pair(conn, ctx.flt)
-        return RedirectResponse(ctx.url() if pair_id is None else ctx.url(f"/pair/{pair_id}"), status_code=303)
+            head = queue.next_item(conn, ctx.flt)
+        return RedirectResponse(ctx.url() if head is None else ctx.url(item_path(head)), status_code=303)
 
     @r.get("/pair/{pair_id}", response_class=HTMLResponse)
     def pair_view(request: Request, pair_id: int, source: str | None = None, region: str | None = None,
@@ -222,11 +238,72 @@ def router(desk: data.Reader, officer, csp: str) -> APIRouter:
             return respond(ctx, render_message(ctx, _("No such pair"), _("There is no pair %(id)s.") % {"id": pair_id},
                                                (ctx.url(), _("Back to the queue"))), 404)
         log.info("review decision %s recorded on pair %s", recorded, pair_id)
+        return on_to_next(ctx, engine, recorded)
+
+    def on_to_next(ctx: Context, engine: Engine, recorded: int) -> Response:
         with reading(engine) as conn:
-            following = queue.next_pair(conn, ctx.flt)
-        target = (ctx.url(done=recorded) if following is None
-                  else ctx.url(f"/pair/{following}", done=recorded))
+            following = queue.next_item(conn, ctx.flt)
+        target = ctx.url(done=recorded) if following is None else ctx.url(item_path(following), done=recorded)
         return RedirectResponse(target, status_code=303)
+
+    @r.get("/conflict/{person_id}", response_class=HTMLResponse)
+    def conflict_view(request: Request, person_id: int, source: str | None = None, region: str | None = None,
+                      kind: str | None = None, min_nights: str | None = None, lang: str | None = None,
+                      done: str | None = None, user: str = user_dep) -> Response:
+        ctx = context(request, user, _filter(source, region, kind, min_nights), lang)
+        _ = ctx.lang.gettext
+        engine, error = checked_engine(ctx)
+        if error:
+            return error
+        with reading(engine) as conn:
+            view = load_conflict(conn, person_id)
+            note = done_note(conn, ctx, done)
+        if view is None:
+            return respond(ctx, render_message(ctx, _("No such person"), _(
+                "There is no person %(id)s with evidence.") % {"id": person_id}, (ctx.url(), _("Back to the queue"))),
+                404, lang)
+        return respond(ctx, render_conflict(ctx, view, done=note), lang=lang)
+
+    @r.post("/conflict/{person_id}", response_class=HTMLResponse)
+    def decide_conflict(request: Request, person_id: int, decision: str = Form(...), version: str = Form(...),
+                        note: str = Form(""), source: str = Form(""), region: str = Form(""), kind: str = Form(""),
+                        min_nights: str = Form(""), user: str = user_dep) -> Response:
+        ctx = context(request, user, _filter(source, region, kind, min_nights), None)
+        _ = ctx.lang.gettext
+        if not _same_origin(request):
+            return respond(ctx, render_message(ctx, _("Not recorded"), _("The form did not come from this page.")), 403)
+        choice, _sep, ref = decision.partition(":")
+        if choice not in decisions.DECISIONS["evidence"] or bool(ref) != (choice == "stands") \
+                or len(note) > NOTE_LIMIT:
+            return respond(ctx, render_message(ctx, _("Not recorded"), _("That is not a decision this page offers.")),
+                           400)
+        engine, error = checked_engine(ctx)
+        if error:
+            return error
+        again = (ctx.url(f"/conflict/{person_id}"), _("Open person %(id)s again") % {"id": person_id})
+        missing = render_message(ctx, _("No such person"), _("There is no person %(id)s with evidence.") % {
+            "id": person_id}, (ctx.url(), _("Back to the queue")))
+        try:
+            with engine.begin() as conn:
+                view = load_conflict(conn, person_id)
+                if view is None:
+                    raise decisions.NoSuchSubject(person_id)
+                chosen = view.choice(ref) if ref else None
+                if ref and chosen is None:  # the record is not (or no longer) one of the conflict's
+                    raise decisions.StaleView(person_id)
+                recorded = decisions.record(
+                    conn, kind="evidence", subject=person_id, decision=choice, version=version, by=user,
+                    shown={**view.shown(), "version": version, "lang": ctx.lang.code}, note=note or None,
+                    evidence=(chosen.source_id, chosen.record_key) if chosen else None)
+        except decisions.StaleView:
+            text = _("The evidence of person %(id)s changed after you opened it: a night brought new evidence, or "
+                     "another officer decided it. Your decision was not recorded. Open the person again and decide "
+                     "on what it shows now.") % {"id": person_id}
+            return respond(ctx, render_message(ctx, _("The evidence changed"), text, again), 409)
+        except decisions.NoSuchSubject:
+            return respond(ctx, missing, 404)
+        log.info("review decision %s recorded on the evidence of person %s", recorded, person_id)
+        return on_to_next(ctx, engine, recorded)
 
     @r.get("/static/review.js")
     def script(user: str = user_dep) -> Response:

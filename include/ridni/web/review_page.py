@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
+from ridni.review.conflict import ConflictView
 from ridni.review.pair import Effect, PairView
 from ridni.review.queue import IMPACTS, QueueFilter, QueuePage
 from ridni.web.i18n import LANGUAGES, N_, Language
@@ -53,7 +54,12 @@ CATEGORIES = {
     "found_alive": N_("found alive"),
     "deceased": N_("deceased"),
 }
-DECISIONS = {"same": N_("same person"), "different": N_("different persons"), "not_sure": N_("not sure")}
+DECISIONS = {"same": N_("same person"), "different": N_("different persons"), "not_sure": N_("not sure"),
+             "stands": N_("this record stands"), "all_wrong": N_("both records wrong")}
+CONFLICTS = {"kind": N_("Records of one date and rank name different kinds of captivity: the person counts as held "
+                        "with the kind known before, and the kind waits for you."),
+             "situation": N_("Records of one date and rank name different situations: the person keeps the "
+                             "situation decided before (or the preferred one), and the situation waits for you.")}
 IMPACT_LABELS = {"out_of_missing": N_("moves a person out of missing"),
                  "headline_group": N_("changes a headline group"), "other": N_("other")}
 FIELDS = {"surname": N_("surname"), "first_name": N_("first name"), "patronymic": N_("patronymic"),
@@ -225,7 +231,7 @@ def _filter_form(ctx: Context, view: QueueView) -> str:
     flt = ctx.flt
     sources = [("", _("any source"))] + [(s, s) for s in view.choices["source"]]
     regions = [("", _("any region"))] + [(r, region_label(r, lang)) for r in view.choices["region"]]
-    kinds = [("pair", _("record pairs"))]
+    kinds = [("", _("pairs and conflicts")), ("pair", _("record pairs")), ("conflict", _("category conflicts"))]
     ages = [("", _("any time"))] + [(str(n), lang.ngettext("%(n)s night or more", "%(n)s nights or more", n)
                                      % {"n": n}) for n in (1, 7, 30)]
     return (f'<form class="filter" method="get" action="{esc(ctx.base)}">'
@@ -241,6 +247,9 @@ def _queue_rows(ctx: Context, rows: pd.DataFrame, first: int) -> list[str]:
     out = []
     for i, r in enumerate(rows.itertuples(index=False), start=first):
         impact = IMPACTS[int(r.impact)]
+        if r.kind == "conflict":
+            out.append(_conflict_row(ctx, r, i, impact))
+            continue
         persons = (f"{category_label(r.left_category, lang)} \u2194 {category_label(r.right_category, lang)}"
                    if r.left_person != r.right_person else
                    lang.gettext("one person: %(category)s") % {"category": category_label(r.left_category, lang)})
@@ -257,6 +266,28 @@ def _queue_rows(ctx: Context, rows: pd.DataFrame, first: int) -> list[str]:
     return out
 
 
+def _person_link(ctx: Context, person: int) -> str:
+    text = ctx.lang.gettext("person %(id)s") % {"id": ctx.lang.number(person)}
+    return f'<td><a href="{esc(ctx.url(f"/conflict/{person}"))}">{esc(text)}</a></td>'
+
+
+def _conflict_row(ctx: Context, r, i: int, impact: str) -> str:
+    lang = ctx.lang
+    person = int(r.person_id)
+    link = f'<a href="{esc(ctx.url(f"/conflict/{person}"))}">{esc(lang.number(person))}</a>'
+    now = lang.gettext("person %(id)s: %(category)s, %(choices)s?") % {
+        "id": lang.number(person), "category": category_label(r.category, lang),
+        "choices": f"{category_label(r.left_category, lang)} / {category_label(r.right_category, lang)}"}
+    skipped = lang.datetime(r.skipped_at) if not _blank(r.skipped_at) else ""
+    return (f'<tr data-conflict="{person}" data-impact="{impact}"><td class="num">{i}</td><td>{link}</td>'
+            + _cell(lang.gettext(IMPACT_LABELS[impact]), cls=f"impact-{impact}")
+            + _cell(f"{r.left_source_id} / {r.left_record_key}")
+            + _cell(f"{r.right_source_id} / {r.right_record_key}")
+            + _cell(now) + _cell(lang.gettext("category conflict"))
+            + _cell(lang.number(int(r.nights)) if not _blank(r.nights) else None, num=True)
+            + _cell(skipped) + "</tr>")
+
+
 def render_queue(ctx: Context, view: QueueView, *, done: str = "") -> str:
     _, lang = ctx.lang.gettext, ctx.lang
     page = view.page
@@ -266,8 +297,8 @@ def render_queue(ctx: Context, view: QueueView, *, done: str = "") -> str:
         listing = f'<p id="queue-empty">{esc(empty)}</p>'
     else:
         first = (page.page - 1) * page.per_page + 1
-        head = ["#", _("pair"), _("impact"), _("record"), _("record"), _("persons now"), _("probability"),
-                _("nights in the queue"), _("skipped")]
+        head = ["#", _("pair or person"), _("impact"), _("record"), _("record"), _("persons now"),
+                _("probability"), _("nights in the queue"), _("skipped")]
         start, then = _("Review the first pair"), _("then each next pair opens by itself")
         listing = (f'<p><a id="start" href="{esc(ctx.url("/next"))}" accesskey="s">{esc(start)}</a> '
                    f'<span class="muted">({esc(then)})</span></p>'
@@ -276,7 +307,7 @@ def render_queue(ctx: Context, view: QueueView, *, done: str = "") -> str:
         links = []
         if page.page > 1:
             links.append(f'<a rel="prev" href="{esc(ctx.url(page=page.page - 1))}">&larr; {esc(previous)}</a>')
-        links.append(esc(_("page %(page)s of %(pages)s (%(total)s pairs)") % {
+        links.append(esc(_("page %(page)s of %(pages)s (%(total)s to decide)") % {
             "page": lang.number(page.page), "pages": lang.number(page.pages), "total": lang.number(page.total)}))
         if page.page < page.pages:
             links.append(f'<a rel="next" href="{esc(ctx.url(page=page.page + 1))}">{esc(following)} &rarr;</a>')
@@ -285,17 +316,17 @@ def render_queue(ctx: Context, view: QueueView, *, done: str = "") -> str:
     if len(view.mine):
         rows = [f'<tr><td class="num">{int(r.decision_id)}</td>'
                 + (f'<td><a href="{esc(ctx.url(f"/pair/{int(r.pair_id)}"))}">{esc(lang.number(int(r.pair_id)))}</a></td>'
-                   if not _blank(r.pair_id) else _cell(r.person_id))
+                   if not _blank(r.pair_id) else _person_link(ctx, int(r.person_id)))
                 + _cell(decision_label(r.decision, lang)) + _cell(lang.datetime(r.decided_at)) + "</tr>"
                 for r in view.mine.itertuples(index=False)]
         again = _("Open a pair to decide it again: the newer decision replaces the older, and both stay in the "
                   "history.")
         mine = ('<section id="mine"><h2>' + esc(_("Your latest decisions")) + "</h2>"
-                + _table([_("no."), _("pair"), _("decision"), _("when")], rows, "mine")
+                + _table([_("no."), _("pair or person"), _("decision"), _("when")], rows, "mine")
                 + f'<p class="note">{esc(again)}</p></section>')
-    order = _("First the pairs whose decision would move a person out of missing, then those that would change "
-              "a headline group, then the rest; within each, the least certain first. Pairs marked not sure "
-              "come last.")
+    order = _("First the pairs and conflicts whose decision would move a person out of missing, then those that "
+              "would change a headline group, then the rest; within each, the least certain first (a conflict of "
+              "evidence of equal weight before any pair). What was marked not sure comes last.")
     heading = _("Queue")
     body = (flash + _sizes(ctx, view)
             + f'<section id="queue"><h2>{esc(heading)}</h2>{_filter_form(ctx, view)}'
@@ -498,3 +529,109 @@ def render_pair(ctx: Context, view: PairView, *, done: str = "") -> str:
 def render_message(ctx: Context, title: str, text: str, link: tuple[str, str] | None = None) -> str:
     more = f'<p><a id="again" href="{esc(link[0])}">{esc(link[1])}</a></p>' if link else ""
     return _document(ctx, title, f'<section id="message"><p>{esc(text)}</p>{more}</section>')
+
+
+# ------------------------------------------------------------------------------------------ one conflict
+
+CHOICE_KEYS = "123456789"  # the competing records' keys, in the order shown
+
+
+def choice_effect(category_now, result, moves_group: bool, lang: Language) -> str:
+    """What choosing would make of the person: "stays captive_pow", "becomes ..., moves between headline groups"."""
+    values = {"category": category_label(result, lang)}
+    if result == category_now:
+        return lang.gettext("stays %(category)s") % values
+    if moves_group:
+        return lang.gettext("becomes %(category)s, moves between headline groups") % values
+    return lang.gettext("becomes %(category)s") % values
+
+
+def _conflict_evidence(view: ConflictView, lang: Language) -> str:
+    _ = lang.gettext
+    competing = {c.ref for c in view.choices}
+    rows = []
+    for r in view.evidence.itertuples(index=False):
+        ref = f"{r.source_id}/{r.record_key}"
+        mark = _("competing") if ref in competing else ""
+        rows.append(f'<tr data-record="{esc(ref)}"{" class=competing" if mark else ""}>'
+                    + _cell(r.source_id) + _cell(r.record_key) + _cell(r.status)
+                    + _cell(category_label(r.category, lang) + (" · " + _("says only: held") if r.generic else ""))
+                    + _cell(lang.date(r.effective_date)) + _cell(lang.number(int(r.authority)), num=True)
+                    + _cell(lang.date(r.registered_on)) + _cell(lang.date(r.first_seen_on)) + _cell(mark) + "</tr>")
+    head = [_("source"), _("record key"), _("status in the source"), _("category it gives"), _("effective date"),
+            _("source rank"), _("registered"), _("first received"), ""]
+    heading = _("All of the person's evidence, latest first")
+    return f'<section id="evidence"><h2>{esc(heading)}</h2>{_table(head, rows, "evidence")}</section>'
+
+
+def _conflict_history(view: ConflictView, lang: Language) -> str:
+    if view.history.empty:
+        return ""
+    _ = lang.gettext
+    rows = ["<tr>" + _cell(int(r.decision_id), num=True) + _cell(decision_label(r.decision, lang))
+            + _cell(f"{r.evidence_source_id}/{r.evidence_record_key}" if not _blank(r.evidence_source_id) else None)
+            + _cell(r.decided_by) + _cell(lang.datetime(r.decided_at)) + _cell(r.note) + "</tr>"
+            for r in view.history.itertuples(index=False)]
+    heading = _("Decisions on this person's evidence, newest first")
+    return (f'<section id="history"><h2>{esc(heading)}</h2>'
+            + _table([_("no."), _("decision"), _("record"), _("by"), _("when"), _("note")], rows, "history")
+            + "</section>")
+
+
+def render_conflict(ctx: Context, view: ConflictView, *, done: str = "") -> str:
+    _, lang = ctx.lang.gettext, ctx.lang
+    flash = f'<p class="flash" id="flash">{esc(done)}</p>' if done else ""
+    title = _("Category conflict of person %(id)s") % {"id": lang.number(view.person_id)}
+    now = _("Counted now as %(category)s (rule %(rule)s).") % {
+        "category": category_label(view.category, lang),
+        "rule": " / ".join(r for r in (view.rule, view.kind_rule) if isinstance(r, str))}
+    if view.conflict is None:
+        text = _("This person's evidence does not conflict: there is nothing to decide.")
+        body = flash + f'<p id="summary">{esc(now)}</p><p id="no-conflict">{esc(text)}</p>' + _conflict_history(
+            view, lang)
+        return _document(ctx, title, body, here=ctx.url(f"/conflict/{view.person_id}"))
+    why = lang.gettext(CONFLICTS[view.conflict])
+    rule = _("The rule that made it a conflict: %(rule)s.") % {"rule": view.conflict_rule}
+    standing = ""
+    if view.settled_by is not None:
+        settled = _("Settled by decision no. %(id)s: it binds every night until the person has evidence it did not "
+                    "see. A new decision replaces it; both stay in the history.") % {"id": view.settled_by}
+        standing = f'<p id="standing"><b>{esc(settled)}</b></p>'
+    rows = []
+    buttons = []
+    for key, c in zip(CHOICE_KEYS, view.choices, strict=False):
+        effect = choice_effect(view.category, c.result, c.moves_group, lang)
+        rows.append(f'<tr data-record="{esc(c.ref)}" data-category="{esc(c.category)}" data-key="{key}">'
+                    f'<td class="num"><kbd>{key}</kbd></td>'
+                    + _cell(c.source_id) + _cell(c.record_key) + _cell(c.status)
+                    + _cell(category_label(c.category, lang)) + _cell(lang.date(c.effective_date))
+                    + _cell(lang.date(c.registered_on)) + _cell(lang.date(c.first_seen_on))
+                    + _cell(effect, cls="choice-effect") + "</tr>")
+        label = _("%(record)s stands") % {"record": c.ref}
+        buttons.append(f'<button type="submit" name="decision" value="stands:{esc(c.ref)}" class="same" '
+                       f'data-key="{key}">{esc(label)} <kbd>{key}</kbd></button>')
+    wrong = choice_effect(view.category, view.all_wrong_result, view.all_wrong_moves_group, lang)
+    both_wrong, not_sure = _("Both wrong (set them aside)"), _("Not sure (skip)")
+    buttons.append(f'<button type="submit" name="decision" value="all_wrong" class="different" accesskey="w" '
+                   f'data-key="w">{esc(both_wrong)} <kbd>W</kbd></button>')
+    buttons.append(f'<button type="submit" name="decision" value="not_sure" class="skip" accesskey="n" '
+                   f'data-key="n">{esc(not_sure)} <kbd>N</kbd></button>')
+    head = ["", _("source"), _("record key"), _("status in the source"), _("category it gives"),
+            _("effective date"), _("registered"), _("first received"), _("if it stands, the person")]
+    heading, if_wrong = _("The competing records"), _("If both are wrong, the person %(effect)s.") % {
+        "effect": wrong}
+    competing = (f'<section id="competing"><h2>{esc(heading)}</h2><p>{esc(why)} {esc(rule)}</p>'
+                 + _table(head, rows, "competing") + f'<p class="effect" id="effect-all-wrong">{esc(if_wrong)}</p>'
+                 + "</section>")
+    hidden = "".join(f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">'
+                     for k, v in {"version": view.version, **ctx.flt.params()}.items())
+    keys = _("Keys: 1, 2, ... the record that stands, W both wrong, N not sure, / to write a note (Esc leaves it).")
+    note = _("Note (optional)")
+    form = (f'<form class="decide" id="decide" method="post" '
+            f'action="{esc(ctx.url(f"/conflict/{view.person_id}"))}">'
+            f'{hidden}<label for="note">{esc(note)}</label>'
+            f'<textarea id="note" name="note" maxlength="2000"></textarea><p>{"".join(buttons)}</p>'
+            f'<p class="note">{esc(keys)}</p></form>')
+    body = (flash + f'<p id="summary">{esc(now)}</p>' + standing + competing + _conflict_evidence(view, lang)
+            + _conflict_history(view, lang) + form)
+    return _document(ctx, title, body, script=True, here=ctx.url(f"/conflict/{view.person_id}"))

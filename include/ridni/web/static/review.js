@@ -1,4 +1,5 @@
-// The review page's keyboard: S same person, D different persons, N not sure, / the note, Esc leaves it.
+// The review page's keyboard: S same person, D different persons, N not sure, / the note, Esc leaves it;
+// on a category conflict 1, 2, ... the record that stands, W both wrong.
 // Each key presses its button (the buttons carry data-key); one decision per page, however fast the keys.
 // Keys are read by their place on the keyboard (event.code), so they work in the Ukrainian layout too.
 "use strict";
@@ -23,7 +24,8 @@ document.addEventListener("DOMContentLoaded", () => {
       note.focus();
       return;
     }
-    const key = event.code.startsWith("Key") ? event.code.slice(3).toLowerCase() : "";
+    const key = event.code.startsWith("Key") ? event.code.slice(3).toLowerCase()
+      : event.code.startsWith("Digit") ? event.code.slice(5) : "";
     const button = key && form.querySelector(`button[data-key="${key}"]`);
     if (button && !sent) {
       event.preventDefault();
