@@ -18,6 +18,7 @@ import pandas as pd
 from ridni.review.pair import Effect, PairView
 from ridni.review.queue import IMPACTS, QueueFilter, QueuePage
 from ridni.web.i18n import LANGUAGES, N_, Language
+from ridni.web.labels import CATEGORIES
 from ridni.web.page import STYLE, esc
 
 DASH = "\u2014"
@@ -42,17 +43,6 @@ table.other-records{font-size:.8em}
 .muted{color:#666}
 """
 
-CATEGORIES = {
-    "missing": N_("missing"),
-    "captive_pow": N_("captive servicemember"),
-    "civilian_detained": N_("civilian deprived of liberty"),
-    "enforced_disappearance": N_("enforced disappearance"),
-    "illegally_convicted": N_("illegally convicted"),
-    "deported_child": N_("deported child"),
-    "returned": N_("returned"),
-    "found_alive": N_("found alive"),
-    "deceased": N_("deceased"),
-}
 DECISIONS = {"same": N_("same person"), "different": N_("different persons"), "not_sure": N_("not sure")}
 IMPACT_LABELS = {"out_of_missing": N_("moves a person out of missing"),
                  "headline_group": N_("changes a headline group"), "other": N_("other")}
