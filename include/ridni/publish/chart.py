@@ -136,7 +136,7 @@ def _panel(group: str, values: list[float | None], nights: list[dt.date], mark: 
     ]
     if change is not None:
         out.append(f'<text x="{_f(x0 + w - 6)}" y="{_f(y0 + 14)}" text-anchor="end" fill="#0b3d6b" '
-                   'class="change">{_esc(words.change.format(change=words.signed(change)))}</text>')
+                   f'class="change">{_esc(words.change.format(change=words.signed(change)))}</text>')
     for tick in (ymin, (ymin + ymax) / 2, ymax):
         ty = y(tick)
         out.append(f'<line x1="{_f(px0)}" y1="{_f(ty)}" x2="{_f(px1)}" y2="{_f(ty)}" stroke="#e4e4e4"/>')
