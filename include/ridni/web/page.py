@@ -80,8 +80,9 @@ dl.legend dt{font-weight:bold}dl.legend dd{margin:0}
  header{padding:10px 10px}
  section{padding:6px 8px 10px;margin:10px 0}
  .figures{display:block}
- table.headline{width:100%}
+ table.headline{width:100%;font-size:.9em}
  table.headline th,table.headline td{padding:3px 4px}
+ table.headline thead th{white-space:normal;hyphens:auto}
  dl.legend{grid-template-columns:1fr}
  .lang{float:none;display:block;margin-bottom:4px}
 }
