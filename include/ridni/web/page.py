@@ -31,8 +31,8 @@ from ridni.web.i18n import DEFAULT, LANGUAGES, N_, Language
 
 DASH = "\u2014"
 WARN = "\u26a0"  # the mark of a figure resting on a source that did not deliver tonight
-# A reconciliation row is flagged when the source and the warehouse disagree on at least this share of the
-# source's persons (and on at least the suppression threshold's number of persons).
+# A reconciliation row is flagged when the warehouse decided another category for at least this share of the
+# source's persons (and for at least the suppression threshold's number of persons).
 DISAGREEMENT_FLAG_SHARE = 0.05
 
 STYLE = """
@@ -73,6 +73,8 @@ tr.flagged td{background:#fdecea}
 tr.flagged td.flag{color:#a01818;font-weight:bold}
 dl.legend{font-size:.85em;margin:6px 0;display:grid;grid-template-columns:max-content 1fr;gap:2px 10px}
 dl.legend dt{font-weight:bold}dl.legend dd{margin:0}
+.figures>div{flex:0 1 520px;min-width:0}
+#chart{flex:1 1 600px;min-width:0}
 #chart svg{max-width:100%;height:auto}
 .downloads a{margin-right:10px}
 @media (max-width:600px){
@@ -390,21 +392,21 @@ def _change_log(view: NightView, lang: Language) -> str:
     return f'<section id="change-log"><h2>{esc(heading)}</h2><p class="note">{esc(note)}</p>{table}{more}</section>'
 
 
-def disagreement(row, at: int) -> tuple[int | None, bool]:
-    """A reconciliation row's disagreement (persons): the larger of the source's and the warehouse's counts'
-    difference and the persons whose category disagrees; None when a suppressed count hides it. Flagged when
-    it reaches :data:`DISAGREEMENT_FLAG_SHARE` of the source's persons and the suppression threshold."""
-    values = [row.source_count, row.warehouse_count, row.disagreeing]
-    known = [None if _missing(v) or is_small(v, at) else int(v) for v in values]
-    source, warehouse, disagreeing = known
-    parts = [abs(source - warehouse)] if source is not None and warehouse is not None else []
-    if disagreeing is not None:
-        parts.append(disagreeing)
-    if not parts:
-        return None, False
-    worst = max(parts)
-    base = max(source or 0, warehouse or 0, 1)
-    return worst, worst >= at and worst >= DISAGREEMENT_FLAG_SHARE * base
+def disagreement(row, at: int) -> tuple[int, bool]:
+    """A reconciliation row's disagreement: the persons whose decided category this source's evidence does not
+    support (0 when suppressed or none); flagged from :data:`DISAGREEMENT_FLAG_SHARE` of the source's persons
+    and from the suppression threshold."""
+    known = [None if _missing(v) or is_small(v, at) else int(v) for v in (row.source_count, row.disagreeing)]
+    source, disagreeing = known
+    if not disagreeing:
+        return 0, False
+    return disagreeing, disagreeing >= at and disagreeing >= DISAGREEMENT_FLAG_SHARE * (source or 0)
+
+
+def difference(row, at: int) -> int | None:
+    """The warehouse's count minus the source's, when both are published."""
+    values = [None if _missing(v) or is_small(v, at) else int(v) for v in (row.source_count, row.warehouse_count)]
+    return None if None in values else values[1] - values[0]
 
 
 def _reconciliation(view: NightView, lang: Language) -> str:
@@ -412,16 +414,17 @@ def _reconciliation(view: NightView, lang: Language) -> str:
     rows = []
     hidden, at = suppressed_text(), configured_threshold()
     scored = [(r, *disagreement(r, at)) for r in view.reconciliation.itertuples(index=False)]
-    scored.sort(key=lambda t: (-(t[1] or 0), t[0].source_id, t[0].category))
-    for r, worst, flagged in scored:
+    scored.sort(key=lambda t: (-t[1], t[0].source_id, t[0].category))
+    for r, _worst, flagged in scored:
         cells = []
         for v in (r.source_count, r.warehouse_count, r.only_in_source, r.disagreeing):
             # NULL: hidden by the query; a small count that got here anyway is not shown either
             text = fmt_count(v, lang, is_small(v, at))
             cells.append(_td(text, num=True, cls="suppressed" if text == hidden else ""))
         # a difference below the threshold is printed as "<5" too: the page shows no number from 1 to 4
-        worst_text = DASH if worst is None else fmt_count(worst, lang, is_small(worst, at))
-        cells.append(_td(worst_text, num=True, cls="suppressed" if worst_text == hidden else ""))
+        diff = difference(r, at)
+        diff_text = DASH if diff is None else hidden if is_small(abs(diff), at) else fmt_change(diff, lang)
+        cells.append(_td(diff_text, num=True, cls="suppressed" if diff_text == hidden else ""))
         cells.append(_td(_("check") if flagged else "", cls="flag"))
         rows.append(f'<tr data-source="{esc(r.source_id)}" data-category="{esc(r.category)}"'
                     f'{" class=flagged" if flagged else ""}>'
@@ -429,11 +432,11 @@ def _reconciliation(view: NightView, lang: Language) -> str:
                     + "".join(cells) + "</tr>")
     table = _table([_("source"), _("category in the source"), _("source's count"),
                     _("warehouse's count (same persons)"), _("persons only in this source"),
-                    _("persons whose category disagrees"), _("disagreement"), ""], rows, num_from=2,
+                    _("persons whose category disagrees"), _("difference (warehouse \u2212 source)"), ""], rows, num_from=2,
                    cls="reconciliation")
-    note = _("Sorted by disagreement: the larger of the difference between the two counts and the persons whose "
-             "category disagrees. Flagged from %(share)s of the source's persons. Counts from 1 to %(n)s persons "
-             'are shown as "%(hidden)s".') % {"share": f"{DISAGREEMENT_FLAG_SHARE:.0%}", "n": at - 1, "hidden": hidden}
+    note = _("Sorted by the persons whose category disagrees: the warehouse decided another category than this "
+             "source's evidence gives. Flagged from %(share)s of the source's persons. Counts from 1 to %(n)s "
+             'persons are shown as "%(hidden)s".') % {"share": f"{DISAGREEMENT_FLAG_SHARE:.0%}", "n": at - 1, "hidden": hidden}
     heading = _("Reconciliation per source")
     return (f'<section id="reconciliation"><h2>{esc(heading)}</h2>{table}'
             f'<p class="note">{esc(note)}</p></section>')
