@@ -190,13 +190,14 @@ OUTPUT = Path(__file__).resolve().parent / "output"
 DOCS_IMG = ROOT / "docs" / "img"
 
 
-def screenshot(page, name: str) -> None:
-    """A full-page screenshot into tests/ui/output/ (and docs/img/ with RIDNI_UPDATE_DOCS_SCREENSHOT=1)."""
+def screenshot(page, name: str, *, full_page: bool = True) -> None:
+    """A screenshot (the whole page, or the first screen) into tests/ui/output/ (and docs/img/ with
+    RIDNI_UPDATE_DOCS_SCREENSHOT=1)."""
     import shutil
 
     OUTPUT.mkdir(exist_ok=True)
     shot = OUTPUT / name
-    page.screenshot(path=str(shot), full_page=True)
+    page.screenshot(path=str(shot), full_page=full_page)
     assert shot.stat().st_size > 10_000
     if os.environ.get("RIDNI_UPDATE_DOCS_SCREENSHOT") == "1":
         DOCS_IMG.mkdir(parents=True, exist_ok=True)

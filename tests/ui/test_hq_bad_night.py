@@ -77,6 +77,11 @@ def test_the_page_at_phone_width(server, browser, lang):
         page.goto(f"{running.base_url}/ridni-hq/?night={BAD_NIGHT}&lang={lang}")
         # nothing wider than the screen: wide tables scroll inside their own box
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        # the headline table fits its own box (no column scrolled out of sight), every section the screen
+        assert page.evaluate("(() => { const box = document.querySelector('table.headline').parentElement;"
+                             " return box.scrollWidth - box.clientWidth; })()") <= 0
+        for section in page.eval_on_selector_all("main > section", "s => s.map(e => e.getBoundingClientRect().right)"):
+            assert section <= 390
         assert page.locator("#night-status").bounding_box()["y"] < 844  # the banner on the first screen
         cells = page.eval_on_selector_all(
             "table.headline th, table.headline td",

@@ -393,10 +393,15 @@ def test_the_demo_night_at_phone_width(server, browser, lang):
     try:
         page.goto(f"{running.base_url}/ridni-hq/?lang={lang}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        # the headline table fits its own box (no column scrolled out of sight), every section the screen
+        assert page.evaluate("(() => { const box = document.querySelector('table.headline').parentElement;"
+                             " return box.scrollWidth - box.clientWidth; })()") <= 0
+        for section in page.eval_on_selector_all("main > section", "s => s.map(e => e.getBoundingClientRect().right)"):
+            assert section <= 390
         for left, right, text in page.eval_on_selector_all(
                 "table.headline th, table.headline td",
                 "cells => cells.map(c => { const b = c.getBoundingClientRect(); return [b.left, b.right, c.textContent]; })"):
             assert left >= 0 and right <= 390, (text, left, right)
-        screenshot(page, f"hq_page_{lang}_390.png")
+        screenshot(page, f"hq_page_{lang}_390.png", full_page=False)  # a phone's first screen
     finally:
         context.close()

@@ -77,13 +77,16 @@ dl.legend dt{font-weight:bold}dl.legend dd{margin:0}
 #chart{flex:1 1 600px;min-width:0}
 #chart svg{max-width:100%;height:auto}
 .downloads a{margin-right:10px}
+th.num{white-space:normal}
+table.reconciliation td:nth-child(-n+2),table.quality td:first-child{min-width:10em}
 @media (max-width:600px){
- main{padding:4px 6px 30px}
+ main{padding:4px 4px 30px}
  header{padding:10px 10px}
- section{padding:6px 8px 10px;margin:10px 0}
+ section{padding:6px 6px 10px;margin:10px 0}
  .figures{display:block}
- table.headline{width:100%;font-size:.9em}
- table.headline th,table.headline td{padding:3px 4px}
+ table.headline{width:100%;font-size:.85em}
+ table.headline td.num{font-size:1em}
+ table.headline th,table.headline td{padding:2px 3px}
  table.headline thead th{white-space:normal;hyphens:auto}
  dl.legend{grid-template-columns:1fr}
  .lang{float:none;display:block;margin-bottom:4px}
