@@ -196,8 +196,8 @@ def _banner(view: NightView, lang: Language) -> str:
     refused = [s for s, st in problems.items() if st not in ("no drop", "late")]
 
     def listed(sources: list[str]) -> str:
-        return ", ".join(f"<b>{esc(labels.source(s, lang))}</b> ({esc(_(status_text[problems[s]]))})"
-                         for s in sorted(sources))
+        named = [(labels.source(s, lang), _(status_text[problems[s]])) for s in sorted(sources)]
+        return ", ".join(f"<b>{esc(name)}</b> ({esc(status)})" for name, status in named)
 
     if missing:
         text = _("Sources with no drop tonight (%(n)s):") % {"n": len(missing)}
