@@ -72,9 +72,9 @@ def test_the_page_never_receives_nor_shows_a_count_from_one_to_four(fresh_wareho
     section = html.split('<section id="reconciliation">')[1].split("</section>")[0]
     body = section.split("<tbody>")[1].split("</tbody>")[0]
     shown = {}
-    for tr in re.findall(r"<tr>(.*?)</tr>", body):
+    for source, category, tr in re.findall(r'<tr data-source="([^"]+)" data-category="([^"]+)"[^>]*>(.*?)</tr>', body):
         cells = [c.replace("&lt;", "<") for c in re.findall(r"<td[^>]*>(.*?)</td>", tr)]
-        shown[(cells[0], cells[1])] = cells[2:]
+        shown[(source, category)] = cells[2:6]  # after the source's and the category's labels
     assert shown == {(r[0], r[1]): [_expected(v) for v in r[2:]] for r in ROWS}
 
 
@@ -87,9 +87,10 @@ def test_the_page_hides_a_small_count_even_when_it_reaches_it(fresh_warehouse):
     html = render_page(dataclasses.replace(view, reconciliation=exact), docs_link=lambda s, u, n: None)
     section = html.split('<section id="reconciliation">')[1].split("</section>")[0]
     numbers = re.findall(r'<td class="num[^"]*">([^<]*)</td>', section)
-    assert len(numbers) == 4 * len(ROWS)
+    assert len(numbers) == 5 * len(ROWS)  # the four counts and the disagreement
     assert not [n for n in numbers if n in {"1", "2", "3", "4"}], numbers
-    assert numbers.count("&lt;5") == sum(0 < v < 5 for r in ROWS for v in r[2:])
+    counts = [n for i, n in enumerate(numbers) if i % 5 < 4]
+    assert counts.count("&lt;5") == sum(0 < v < 5 for r in ROWS for v in r[2:])
 
 
 def test_the_mart_itself_stores_no_count_from_one_to_four(night_env, fresh_warehouse):

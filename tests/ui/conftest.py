@@ -4,6 +4,8 @@
   the browser test reads it.
 - ``hq_warehouse``: hand-written marts (``hq_marts.py``) with the cases the demo's nights do not produce
   (a rejected and a late source, a headline group suppressed on one night only, ...); the app's tests.
+- ``bad_night_warehouse``: the same marts and a fourth night on which six nightly sources sent nothing and one
+  drop was rejected (``hq_marts.fill_bad_night``); the bad-night browser test.
 - ``review_warehouse``: a copy of one generated night with uncertain pairs (``review_night.py``), with a
   case officers' review login and an analysts' reader login; each review test module gets its own.
 """
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from hq_demo import fill_with_demo_nights
-from hq_marts import NIGHTS, create_source_quality_view, fill_marts
+from hq_marts import BAD_NIGHT, NIGHTS, create_source_quality_view, fill_bad_night, fill_marts
 from review_night import ReviewWarehouse, copy_database, fill_first_night
 
 from ridni import db
@@ -71,6 +73,20 @@ def hq_warehouse(make_database, tmp_path_factory, server_url) -> HQWarehouse:
     writer.dispose()
     with _reader_role(server_url, url) as (reader_url, role, password):
         yield HQWarehouse(url, reader_url, role, password, data_docs, tuple(NIGHTS))
+
+
+@pytest.fixture(scope="session")
+def bad_night_warehouse(make_database, tmp_path_factory, server_url) -> HQWarehouse:
+    url = make_database()
+    db.upgrade(url)
+    data_docs = tmp_path_factory.mktemp("bad_night_data_docs")
+    writer = db.make_engine(url)
+    with writer.begin() as conn:
+        fill_marts(conn, data_docs)
+        fill_bad_night(conn)
+    writer.dispose()
+    with _reader_role(server_url, url) as (reader_url, role, password):
+        yield HQWarehouse(url, reader_url, role, password, data_docs, (*NIGHTS, BAD_NIGHT))
 
 
 @pytest.fixture(scope="session")

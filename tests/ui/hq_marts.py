@@ -3,7 +3,7 @@
 The browser test reads a warehouse filled by the demo's nights (``hq_demo.py``). This fixture is kept for
 what the demo's nights never produce and the app's tests check: a refused drop (``sbu_jc`` rejected), a
 late source (``ombudsman``), quarantined rows and a failed validation, a headline group suppressed on one
-night and published on the next ("<5", then no change), a region x category made of one suppressed cell,
+night and published on the next ("<5", then no change), a region x category cell suppressed,
 the reconciliation's small counts, and figures known in advance. The rows are shaped like the pipeline's;
 the view ``marts.source_quality`` comes from migration 0005.
 """
@@ -44,6 +44,15 @@ COUNTS = {
     ("enforced_disappearance", "civilian", "UA-65", "M", "45-59"): 7,
     ("deported_child", "child", "UA-14", "F", "0-17"): 6,
     ("returned", "military", "UA-23", "M", "30-44"): 70,
+}
+# (category, region) -> count on the last night (marts.region_category_counts); None = suppressed
+REGION_COUNTS = {
+    ("missing", "UA-14"): 1110, ("missing", "UA-23"): 388, ("missing", "UA-65"): 879,
+    ("captive_pow", "UA-14"): 201, ("captive_pow", "UA-23"): 124,
+    ("civilian_detained", "UA-14"): 88, ("civilian_detained", "UA-23"): 41,
+    ("civilian_detained", "UA-09"): None,  # 2: primary, alone in its region
+    ("illegally_convicted", "UA-14"): None, ("illegally_convicted", "UA-23"): None,  # 4 and 7
+    ("enforced_disappearance", "UA-65"): 7, ("deported_child", "UA-14"): 6, ("returned", "UA-23"): 70,
 }
 TOTALS = {"missing": 2377, "captive_pow": 325, "civilian_detained": 131, "enforced_disappearance": 7,
           "illegally_convicted": 11, "deported_child": 6, "returned": 70, "found_alive": None, "deceased": 0}
@@ -96,6 +105,12 @@ def fill_marts(conn, data_docs: Path) -> None:
                 "INSERT INTO marts.category_counts VALUES (:n, :c, :t, :r, :s, :b, :v, :sup, :how)"),
                 {"n": night, "c": category, "t": ptype, "r": region, "s": sex, "b": band, "v": count,
                  "sup": value is None, "how": "primary" if value is None else None})
+        for (category, region), value in REGION_COUNTS.items():
+            count = None if value is None else value + shift * 3
+            conn.execute(sa.text(
+                "INSERT INTO marts.region_category_counts VALUES (:n, :c, :r, :v, :sup, :how)"),
+                {"n": night, "c": category, "r": region, "v": count, "sup": value is None,
+                 "how": "primary" if value is None else None})
         for category, value in TOTALS.items():
             conn.execute(sa.text("INSERT INTO marts.category_totals VALUES (:n, :c, :v, :sup)"),
                          {"n": night, "c": category, "v": value, "sup": value is None})
@@ -169,3 +184,39 @@ def _fill_ingestion(conn, data_docs: Path) -> None:
             conn.execute(sa.text(
                 "INSERT INTO raw.drop (source_id, extract_date, landing_uri, manifest_sha256, status) "
                 "VALUES (:s, :n, 'x', :m, 'loaded')"), {"s": LATE, "n": night, "m": f"{LATE}{night}"})
+
+
+BAD_NIGHT = LAST + dt.timedelta(days=1)
+# the bad night: one drop rejected, six nightly sources with no drop by the late hour (exchange_returns, an
+# event source, sends nothing as usual); the figures stay those of the last night
+REJECTED_ON_BAD_NIGHT = "sbu_jc"
+SILENT_ON_BAD_NIGHT = sorted(set(QUALITY) - {REJECTED_ON_BAD_NIGHT} | {LATE})
+
+
+def fill_bad_night(conn) -> None:
+    """A fourth night after :data:`NIGHTS` on which nothing was loaded (``BAD_NIGHT``)."""
+    n = {"n": BAD_NIGHT, "l": LAST}
+    conn.execute(sa.text(
+        "INSERT INTO marts.headline (night, ord, grp, count_value, previous_value, change) "
+        "SELECT :n, ord, grp, count_value, count_value, CASE WHEN count_value IS NOT NULL THEN 0 END "
+        "FROM marts.headline WHERE night = :l"), n)
+    for table in ("region_category_counts", "category_counts", "category_totals", "reconciliation",
+                  "review_queue_size"):
+        columns = [c for c in conn.execute(sa.text(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = :t "
+            "ORDER BY ordinal_position"), {"t": table}).scalars() if c != "night"]
+        listed = ", ".join(columns)
+        conn.execute(sa.text(f"INSERT INTO marts.{table} (night, {listed}) "  # noqa: S608 (our own names)
+                             f"SELECT :n, {listed} FROM marts.{table} WHERE night = :l"), n)
+    conn.execute(sa.text(
+        "INSERT INTO raw.drop (source_id, extract_date, landing_uri, manifest_sha256, status, reason) "
+        "VALUES (:s, :n, 'x', :m, 'rejected', 'row count differs from the manifest')"),
+        {"s": REJECTED_ON_BAD_NIGHT, "n": BAD_NIGHT, "m": f"{REJECTED_ON_BAD_NIGHT}{BAD_NIGHT}"})
+    conn.execute(sa.text(
+        "INSERT INTO audit.alert (kind, severity, source_id, extract_date, message) "
+        "VALUES ('drop_rejected', 'error', :s, :n, 'drop rejected, nothing loaded: row count differs')"),
+        {"s": REJECTED_ON_BAD_NIGHT, "n": BAD_NIGHT})
+    for source in SILENT_ON_BAD_NIGHT:
+        conn.execute(sa.text(
+            "INSERT INTO audit.alert (kind, severity, source_id, extract_date, message) "
+            "VALUES ('late_drop', 'error', :s, :n, 'no drop by 06:00 UTC')"), {"s": source, "n": BAD_NIGHT})

@@ -143,3 +143,62 @@ def airflow_connection_json(url: str) -> str:
     host = parsed.host or parsed.query.get("host")
     return json.dumps({"conn_type": "postgres", "host": host, "port": parsed.port, "login": parsed.username,
                        "password": parsed.password, "schema": parsed.database})
+
+
+VIEWER, VIEWER_ROLE = "hq_viewer", "viewer"  # the least Airflow role that may read the headquarters page
+
+
+@contextlib.contextmanager
+def hq_page_server(warehouse, airflow_home: Path, work: Path):
+    """An api-server whose headquarters page reads ``warehouse`` (an ``HQWarehouse``) through its reader role;
+    yields (server, the viewer's password)."""
+    import uuid
+
+    password = uuid.uuid4().hex
+    passwords = work / "passwords.json"
+    passwords.write_text(json.dumps({VIEWER: password}))
+    env = server_env(home=airflow_home, username=VIEWER, role=VIEWER_ROLE, passwords_file=passwords, extra={
+        "AIRFLOW_CONN_RIDNI_HQ_READONLY": airflow_connection_json(warehouse.reader_url),
+        "RIDNI_DATA_DOCS": str(warehouse.data_docs),
+    })
+    running = start_migrated(env, work)
+    try:
+        yield running, password
+    finally:
+        stop(running)
+
+
+def sign_in(browser, running: Server, password: str, *, width: int = 1360, height: int = 900):
+    """A browser context and page signed in through Airflow's login page, on the headquarters page; nothing
+    but this server is reachable."""
+    import re
+
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{running.base_url}/ridni-hq/")
+    assert "/auth/login" in page.url, "an anonymous visitor must land on Airflow's login page"
+    page.fill("input[name=username]", VIEWER)
+    page.fill("input[name=password]", password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/ridni-hq/.*"))
+    return context, page
+
+
+OUTPUT = Path(__file__).resolve().parent / "output"
+DOCS_IMG = ROOT / "docs" / "img"
+
+
+def screenshot(page, name: str, *, full_page: bool = True) -> None:
+    """A screenshot (the whole page, or the first screen) into tests/ui/output/ (and docs/img/ with
+    RIDNI_UPDATE_DOCS_SCREENSHOT=1)."""
+    import shutil
+
+    OUTPUT.mkdir(exist_ok=True)
+    shot = OUTPUT / name
+    page.screenshot(path=str(shot), full_page=full_page)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("RIDNI_UPDATE_DOCS_SCREENSHOT") == "1":
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, DOCS_IMG / name)

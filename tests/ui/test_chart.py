@@ -62,3 +62,42 @@ def test_one_night_and_no_night():
     empty = line_chart_svg(pd.DataFrame())
     ET.fromstring(empty)
     assert "No nights published yet." in empty
+
+
+def test_scales_span_the_values_so_a_small_change_shows():
+    root = ET.fromstring(line_chart_svg(headline_frame(_rows())))
+    missing = root.findall(f"{SVG}g")[0]
+    ticks = [t.text for t in missing.findall(f"{SVG}text") if t.get("text-anchor") == "end" and t.get("class") is None]
+    values = [int(t.replace(",", "")) for t in ticks if t and t.replace(",", "").isdigit()]
+    assert values and min(values) > 29000, ticks  # not forced down to zero
+    assert min(values) <= 29902 and max(values) >= 30012
+    ys = [float(c.get("cy")) for c in missing.findall(f"{SVG}circle")]
+    assert max(ys) - min(ys) > 40  # 110 persons apart out of 30,000 spread over the panel's height
+
+
+def test_every_point_has_its_night_and_value_on_hover():
+    root = ET.fromstring(line_chart_svg(headline_frame(_rows()), labels={"all missing": "Missing"}))
+    missing, children, _ = root.findall(f"{SVG}g")
+    hover = [c.find(f"{SVG}title").text for c in missing.findall(f"{SVG}circle")]
+    assert hover == [f"Missing \u00b7 {n.isoformat()}: {v:,}" for n, v in
+                     zip(N, [30012, 29990, 29950, 29931, 29902], strict=True)]
+    assert len(children.findall(f"{SVG}circle")) == 4  # the suppressed night has no point
+
+
+def test_each_panel_names_its_change_on_the_highlighted_night():
+    def change(highlight):
+        root = ET.fromstring(line_chart_svg(headline_frame(_rows()), highlight=highlight))
+        return [next((t.text for t in g.findall(f"{SVG}text") if t.get("class") == "change"), None)
+                for g in root.findall(f"{SVG}g")]
+
+    assert change(N[4]) == ["change: \u221229", "change: \u22121", None]
+    assert change(N[3]) == ["change: \u221219", None, None]  # deported children: the night before is suppressed
+
+
+def test_words_and_numbers_in_the_readers_language():
+    from ridni.web.i18n import Language
+
+    uk = Language("uk")
+    svg = line_chart_svg(headline_frame(_rows()), number=uk.number, date=uk.short_date, gap_text="Розриви")
+    assert "30\u00a0012" in svg and "лист." in svg and "Розриви" in svg
+    ET.fromstring(svg)

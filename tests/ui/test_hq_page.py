@@ -6,69 +6,47 @@ Playwright: signs in on Airflow's login page, checks that every figure on the pa
 (read with SQL through the reader role), that suppressed cells show "<5" and never a value (the
 reconciliation's small counts too, as in its export), that the chart rendered, a past night, a source's
 Data Docs page, the page inside the Airflow UI's navigation; then the Airflow UI's DAG list and asset
-graph with the project's DAGs. Anonymous requests get no data. A screenshot goes to
-tests/ui/output/hq_page.png (and to docs/img/hq_page.png with RIDNI_UPDATE_DOCS_SCREENSHOT=1).
+graph with the project's DAGs. Anonymous requests get no data. The page is read in English (the reader's
+choice, kept in a cookie) and in Ukrainian, its default. Screenshots in both languages, at desktop and phone
+width, go to tests/ui/output/ (and to docs/img/ with RIDNI_UPDATE_DOCS_SCREENSHOT=1).
 """
 
 from __future__ import annotations
 
-import json
-import os
+import io
 import re
-import shutil
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 
-import hq_server
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from hq_server import CHROMIUM, airflow_connection_json
+from hq_server import hq_page_server, screenshot, sign_in
 
 from ridni import db
-from ridni.web.page import region_label
+from ridni.web import labels
+from ridni.web.i18n import Language
 
 OUTPUT = Path(__file__).resolve().parent / "output"
-DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "hq_page.png"
-USER, ROLE = "hq_viewer", "viewer"  # the least Airflow role that may read the page
 NIGHTLY_SOURCES = ["children_deported", "coordhq_cases", "icrc_confirmations", "mvs_register", "npu_appeals",
                    "ombudsman", "sbu_jc"]
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"{CHROMIUM} is missing: run bin/install-browser (Debian's chromium)")
+EN, UK = Language("en"), Language("uk")
 
 
 @pytest.fixture(scope="module")
 def server(demo_warehouse, airflow_db, tmp_path_factory):
-    work = tmp_path_factory.mktemp("api-server")
-    password = uuid.uuid4().hex
-    passwords = work / "passwords.json"
-    passwords.write_text(json.dumps({USER: password}))
-    env = hq_server.server_env(home=airflow_db, username=USER, role=ROLE, passwords_file=passwords, extra={
-        "AIRFLOW_CONN_RIDNI_HQ_READONLY": airflow_connection_json(demo_warehouse.reader_url),
-        "RIDNI_DATA_DOCS": str(demo_warehouse.data_docs),
-    })
-    running = hq_server.start_migrated(env, work)
-    yield running, password
-    hq_server.stop(running)
+    with hq_page_server(demo_warehouse, airflow_db, tmp_path_factory.mktemp("api-server")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def page(server, browser):
-    """A browser page signed in through Airflow's own login page, which sends it back to the headquarters page."""
+    """A browser page signed in through Airflow's own login page, which sends it back to the headquarters page;
+    the reader then chose English (kept in a cookie)."""
     running, password = server
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
-    context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), lambda route: route.abort())  # nothing external
-    p = context.new_page()
-    p.set_default_timeout(20_000)
-    p.goto(f"{running.base_url}/ridni-hq/")
-    assert "/auth/login" in p.url, "an anonymous visitor must land on Airflow's login page"
-    p.fill("input[name=username]", USER)
-    p.fill("input[name=password]", password)
-    p.get_by_role("button", name="Sign in").click()
-    p.wait_for_url(re.compile(r".*/ridni-hq/.*"))
+    context, p = sign_in(browser, running, password)
+    p.goto(f"{running.base_url}/ridni-hq/?lang=en")
     yield p
     context.close()
 
@@ -89,6 +67,8 @@ def marts(demo_warehouse):
             "counts": read("SELECT category, person_type, region, sex, age_band, count_value, suppressed "
                            "FROM marts.category_counts WHERE night = :n "
                            "ORDER BY category, person_type, region, sex, age_band"),
+            "regions": read("SELECT category, region, count_value, suppressed FROM marts.region_category_counts "
+                            "WHERE night = :n"),
             "totals": read("SELECT category, count_value, suppressed FROM marts.category_totals WHERE night = :n"),
             "change_log": read("SELECT pseudo_id, from_category, to_category FROM marts.change_log WHERE night = :n"),
             "reconciliation": read("SELECT source_id, category, source_count, warehouse_count, only_in_source, "
@@ -108,7 +88,15 @@ def rows_of(page, selector: str) -> list[list[str]]:
 
 
 def number(text: str) -> int:
-    return int(text.strip().replace(",", "").replace("+", ""))
+    """A number as either language prints it: "1,722", "1 722" (no-break space), "+3", "\u221223"."""
+    text = text.strip().replace(",", "").replace("\u00a0", "").replace("\u202f", "").replace("+", "")
+    return int(text.replace("\u2212", "-"))
+
+
+def keyed_rows(page, selector: str, key: str) -> dict[str, list[str]]:
+    """The text of every cell of the rows matched by ``selector``, by the rows' ``data-<key>``."""
+    return {row[0]: row[1:] for row in page.eval_on_selector_all(
+        selector, f"rows => rows.map(r => [r.dataset.{key}, ...Array.from(r.cells).map(c => c.textContent.trim())])")}
 
 
 def _get(url: str, headers: dict | None = None, cookie: str | None = None):
@@ -129,7 +117,7 @@ def _get(url: str, headers: dict | None = None, cookie: str | None = None):
 def test_anonymous_requests_get_no_data(server, marts, demo_warehouse):
     running, _ = server
     last = demo_warehouse.last
-    figure = f"{int(marts['headline']['count_value'].iloc[0]):,}"
+    figure = f"{int(marts['headline']['count_value'].iloc[0]):,}".replace(",", "")
     for path in ("/ridni-hq/", f"/ridni-hq/?night={last}", f"/ridni-hq/change_log.csv?night={last}",
                  "/ridni-hq/data-docs/index.html"):
         status, headers, body = _get(running.base_url + path, {"Accept": "application/json"})
@@ -154,59 +142,57 @@ def test_the_warehouse_is_the_demos_nights(demo_warehouse, marts):
 
 def test_page_figures_equal_the_marts(page, marts, demo_warehouse):
     last = demo_warehouse.last
-    assert page.locator("h1").inner_text() == f"Situation on {last}"
+    assert page.locator("h1").inner_text() == f"Situation on {EN.date(last, 'long')}"
     assert "latest night" in page.locator("header").inner_text()
 
-    # headline groups with the change since the previous night
-    shown = {row[0]: row[1:] for row in rows_of(page, "table.headline tbody tr")}
+    # headline groups with the change since the previous night, in the reader's words
+    shown = keyed_rows(page, "table.headline tbody tr", "group")
     assert list(shown) == list(marts["headline"]["grp"])
     for row in marts["headline"].itertuples(index=False):
-        tonight, previous, change = shown[row.grp]
+        label, tonight, previous, change = shown[row.grp]
+        assert label.rstrip("\u26a0") == labels.group(row.grp, EN)
         assert tonight == "<5" if pd.isna(row.count_value) else number(tonight) == row.count_value, row
         if pd.notna(row.previous_value):
             assert number(previous) == row.previous_value, row
         assert change == "\u2014" if pd.isna(row.change) else number(change) == row.change, row
 
-    # counts by region and category: published cells add up; a suppressed cell is "<5", never a value
-    counts = marts["counts"]
-    assert counts["suppressed"].any() and counts["count_value"][counts["suppressed"]].isna().all()
-    categories = page.locator("table.region-category thead th").all_inner_texts()[1:]
-    grid = {}
-    for row in page.eval_on_selector_all(
-            "table.region-category tbody tr",
-            "rows => rows.map(r => [r.dataset.region, ...Array.from(r.querySelectorAll('td'))"
-            ".map(c => c.textContent.trim())])"):
-        grid[row[0]] = dict(zip(categories, row[1:], strict=True))
-    regions = set(counts["region"])
-    assert set(grid) == regions | {"(all)"}
-    by_cell = {key: cells for key, cells in counts.groupby(["region", "category"])}
-    shown_suppressed = 0
-    for region in regions:
+    # persons by region and category: the mart's own table; a suppressed cell is "<5", never a value
+    regions = marts["regions"]
+    assert regions["suppressed"].any() and regions["count_value"][regions["suppressed"]].isna().all()
+    assert (regions["count_value"] >= 5).any()
+    categories = page.eval_on_selector_all("table.region-category thead th[data-category]",
+                                           "ths => ths.map(t => t.dataset.category)")
+    heads = page.locator("table.region-category thead th").all_inner_texts()[1:]
+    assert heads == [labels.category(c, EN) for c in categories]  # labels, never code names
+    grid = {region: dict(zip(categories, cells[1:], strict=True))
+            for region, cells in keyed_rows(page, "table.region-category tbody tr", "region").items()}
+    assert set(grid) == set(regions["region"]) | {"(all)"}
+    cells = regions.set_index(["region", "category"])
+    for region in set(regions["region"]):
         for category in categories:
             text = grid[region][category]
-            cells = by_cell.get((region, category))
-            if cells is None:
+            if (region, category) not in cells.index:
                 assert text == "0", (region, category, text)
                 continue
-            published = int(cells.loc[~cells["suppressed"], "count_value"].sum())
-            hidden = int(cells["suppressed"].sum())
-            if not hidden:
-                assert number(text) == published, (region, category, text)
-                continue
-            shown_suppressed += 1
-            # only the published cells are added up; each hidden one is "<5" in the text, never a number
-            expected = "<5" if hidden == 1 else f"{hidden}\u00d7<5"
-            assert text == (f"{published:,} + {expected}" if published else expected), (region, category, text)
-    assert shown_suppressed, "the demo's night has region x category cells with suppressed counts"
+            cell = cells.loc[(region, category)]
+            assert text == "<5" if cell["suppressed"] else number(text) == cell["count_value"], (region, category)
+            assert "+" not in text and "\u00d7" not in text
     for category, text in grid["(all)"].items():
         t = marts["totals"].set_index("category").loc[category]
         assert text == "<5" if t["suppressed"] else number(text) == t["count_value"], category
-    # the full breakdown, row by row in the mart's order
-    detail = rows_of(page, "table.category-counts tbody tr")
-    assert len(detail) == len(counts)
-    for cells, r in zip(detail, counts.itertuples(index=False), strict=True):
-        assert cells[:5] == [r.category, r.person_type, region_label(r.region), r.sex, r.age_band]
-        assert cells[5] == "<5" if r.suppressed else number(cells[5]) == r.count_value, (cells, r)
+    # the full breakdown is a download, row by row the mart's
+    counts = marts["counts"]
+    assert page.locator("table.category-counts").count() == 0
+    response = page.request.get(page.url.split("?")[0] + f"counts.csv?night={last}")
+    assert response.status == 200
+    download = pd.read_csv(io.StringIO(response.text()), dtype=str, keep_default_na=False)
+    assert len(download) == len(counts)
+    for (_, d), r in zip(download.iterrows(), counts.itertuples(index=False), strict=True):
+        assert [d.category, d.person_type, d.region, d.sex, d.age_band] == [r.category, r.person_type, r.region,
+                                                                            r.sex, r.age_band]
+        assert d["count"] == "<5" if r.suppressed else int(d["count"]) == r.count_value
+    xlsx = page.request.get(page.url.split("?")[0] + f"region_counts.xlsx?night={last}")
+    assert xlsx.status == 200 and xlsx.body()[:2] == b"PK"
 
     # the change log: pseudonymous ids only, moves out of missing first
     log = marts["change_log"]
@@ -220,7 +206,7 @@ def test_page_figures_equal_the_marts(page, marts, demo_warehouse):
 
     # data quality of each source
     status_text = {"loaded": "received, loaded", "unchanged": "received, unchanged", "no drop": "no drop"}
-    quality = {row[0]: row[1:] for row in rows_of(page, "table.quality tbody tr")}
+    quality = {source: cells[1:] for source, cells in keyed_rows(page, "table.quality tbody tr", "source").items()}
     assert set(marts["quality"]["source_id"]) <= set(quality)
     for q in marts["quality"].itertuples(index=False):
         status, received, loaded, quarantined, verdict, docs = quality[q.source_id]
@@ -251,46 +237,57 @@ def test_page_figures_equal_the_marts(page, marts, demo_warehouse):
     assert lines >= 1
     assert chart.locator("path").count() == lines
     for group in marts["headline"]["grp"]:
-        assert chart.locator("text", has_text=re.compile(f"^{re.escape(group)}$")).count() == 1, group
+        label = labels.group(group, EN)
+        assert chart.locator("text", has_text=re.compile(f"^{re.escape(label)}$")).count() == 1, group
+    # each published night is a point with its value on hover
+    hover = chart.locator("circle title").all_text_contents()
+    published = marts["history"]["count_value"].notna().sum()
+    assert len(hover) == published
+    missing = marts["history"][marts["history"]["grp"] == "all missing"].sort_values("night")
+    assert hover[:len(missing)] == [f"Missing \u00b7 {EN.short_date(n)}: {EN.number(v)}"
+                                    for n, v in zip(missing["night"], missing["count_value"], strict=True)]
 
     # nothing came from anywhere but this server
     origin = page.evaluate("location.origin")
     loaded = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
     assert all(url.startswith(origin) for url in loaded), loaded
 
-    OUTPUT.mkdir(exist_ok=True)
-    shot = OUTPUT / "hq_page.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("RIDNI_UPDATE_DOCS_SCREENSHOT") == "1":
-        DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, DOCS_SCREENSHOT)
+    screenshot(page, "hq_page_en.png")
 
 
 def test_reconciliation_small_counts_are_less_than_five_as_in_the_export(page, marts, demo_warehouse, server):
     """The mart stores the reconciliation's counts from 1 to 4 as NULL; the page shows them as "<5", like
-    the export, and every other count as the mart holds it."""
+    the export, and every other count as the mart holds it; rows with the largest disagreement first."""
     running, _ = server
     page.goto(f"{running.base_url}/ridni-hq/")
     recon = marts["reconciliation"]
     columns = ["source_count", "warehouse_count", "only_in_source", "disagreeing"]
     assert recon[columns].isna().to_numpy().any(), "the demo's night has suppressed reconciliation counts"
     assert not recon[columns].apply(lambda c: c.between(1, 4)).to_numpy().any()
-    shown = rows_of(page, "table.reconciliation tbody tr")
+    shown = page.eval_on_selector_all(
+        "table.reconciliation tbody tr",
+        "rows => rows.map(r => [r.dataset.source, r.dataset.category, "
+        "...Array.from(r.cells).slice(2).map(c => c.textContent.trim())])")
     assert len(shown) == len(recon)
-    for cells, r in zip(shown, recon.itertuples(index=False), strict=True):
-        assert cells[:2] == [r.source_id, r.category]
-        for text, column in zip(cells[2:], columns, strict=True):
+    by_key = {(r.source_id, r.category): r for r in recon.itertuples(index=False)}
+    for cells in shown:
+        r = by_key[(cells[0], cells[1])]
+        for text, column in zip(cells[2:6], columns, strict=True):
             value = getattr(r, column)
             if pd.isna(value):
                 assert text == "<5", (r.source_id, r.category, column, text)
             else:
                 assert number(text) == value, (r.source_id, r.category, column, text)
-    assert not [c for cells in shown for c in cells[2:] if c in {"1", "2", "3", "4"}]
-    # the same text as the night's export
+    assert not [c for cells in shown for c in cells[2:7] if c in {"1", "2", "3", "4"}]
+    disagreeing = [0 if c[5] == "<5" else number(c[5]) for c in shown]
+    assert disagreeing == sorted(disagreeing, reverse=True)  # the largest disagreement first
+    flagged = [c for c in shown if c[7]]
+    assert all(number(c[5]) >= 0.05 * number(c[2]) for c in flagged)
+    # the same counts as the night's export
     export = pd.read_csv(demo_warehouse.exports / demo_warehouse.last.isoformat() / "reconciliation.csv",
                          dtype=str, keep_default_na=False)
-    assert [[c.replace(",", "") for c in cells] for cells in shown] == export.to_numpy().tolist()
+    assert sorted([c[0], c[1], *(t.replace(",", "") for t in c[2:6])] for c in shown) == \
+        sorted(export.to_numpy().tolist())
 
 
 def test_a_past_night(page, server, demo_warehouse):
@@ -300,7 +297,7 @@ def test_a_past_night(page, server, demo_warehouse):
     page.locator("select[name=night]").select_option(first.isoformat())
     page.get_by_role("button", name="Show").click()
     page.wait_for_url(re.compile(rf".*night={first}.*"))
-    assert page.locator("h1").inner_text() == f"Situation on {first}"
+    assert page.locator("h1").inner_text() == f"Situation on {EN.date(first, 'long')}"
     assert "past night" in page.locator("header").inner_text()
     engine = db.make_engine(demo_warehouse.reader_url)
     with engine.connect() as conn:
@@ -308,9 +305,9 @@ def test_a_past_night(page, server, demo_warehouse):
                                 {"n": first}).all()
         changes = conn.execute(sa.text("SELECT count(*) FROM marts.change_log WHERE night = :n"), {"n": first}).scalar()
     engine.dispose()
-    shown = rows_of(page, "table.headline tbody tr")
-    assert [row[0] for row in shown] == [grp for grp, _ in headline]
-    for (grp, value), row in zip(headline, shown, strict=True):
+    shown = keyed_rows(page, "table.headline tbody tr", "group")
+    assert list(shown) == [grp for grp, _ in headline]
+    for (grp, value), row in zip(headline, shown.values(), strict=True):
         assert row[1] == "<5" if value is None else number(row[1]) == value, grp
         assert row[2:] == ["\u2014", "\u2014"], grp  # the first night: no previous night, no change
     heading = page.locator("#change-log h2").inner_text()
@@ -319,7 +316,7 @@ def test_a_past_night(page, server, demo_warehouse):
         assert page.locator("table.change-log tbody tr").count() == 1000
         assert f"Showing the first 1,000 of {changes:,} changes" in page.locator("#change-log").inner_text()
     page.get_by_role("link", name="next night").click()
-    assert page.locator("h1").inner_text() == f"Situation on {last}"
+    assert page.locator("h1").inner_text() == f"Situation on {EN.date(last, 'long')}"
 
 
 def test_data_docs_link_opens_the_sources_validation(page, server, demo_warehouse, marts):
@@ -370,7 +367,7 @@ def test_page_in_the_airflow_navigation(page, server, demo_warehouse):
     page.get_by_role("link", name=re.compile("Headquarters")).first.click()
     page.wait_for_url(re.compile(r".*/plugin/ridni-hq$"))
     frame = page.frame_locator("iframe")
-    assert frame.locator("h1").inner_text() == f"Situation on {demo_warehouse.last}"
+    assert frame.locator("h1").inner_text() == f"Situation on {EN.date(demo_warehouse.last, 'long')}"
 
 
 def test_airflow_ui_lists_the_dags_and_the_asset_graph(page, server):
@@ -388,3 +385,53 @@ def test_airflow_ui_lists_the_dags_and_the_asset_graph(page, server):
     expected |= {f"ingest_{s}" for s in NIGHTLY_SOURCES} | {f"ridni.source.{s}" for s in NIGHTLY_SOURCES}
     assert expected <= {n.strip() for n in nodes}, expected - nodes
     page.screenshot(path=str(OUTPUT / "asset_graph.png"))
+
+
+def test_ukrainian_is_the_default_and_english_a_switch(server, browser, demo_warehouse, marts):
+    """A new reader (no cookie) gets Ukrainian, with Babel's numbers; the switch gives English and stays."""
+    running, password = server
+    last = demo_warehouse.last
+    context, page = sign_in(browser, running, password)
+    try:
+        assert page.evaluate("document.documentElement.lang") == "uk"
+        assert page.locator("h1").inner_text() == f"Становище на {UK.date(last, 'long')}"
+        shown = keyed_rows(page, "table.headline tbody tr", "group")
+        big = marts["headline"].dropna(subset=["count_value"])
+        big = big[big["count_value"] >= 1000]
+        assert not big.empty, "the demo has a group of a thousand persons or more"
+        for row in big.itertuples(index=False):
+            assert shown[row.grp][1] == UK.number(int(row.count_value))  # "1 722": a no-break space groups
+            assert "\u00a0" in shown[row.grp][1] and "," not in shown[row.grp][1]
+        assert shown["all missing"][0].rstrip("\u26a0") == "Зниклі безвісти"
+        heads = page.locator("table.region-category thead th").all_inner_texts()
+        assert "зниклий безвісти" in heads and not [h for h in heads if "_" in h]
+        screenshot(page, "hq_page_uk.png")
+        page.get_by_role("link", name="English").click()
+        page.wait_for_url(re.compile(r".*lang=en.*"))
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert page.locator("h1").inner_text() == f"Situation on {EN.date(last, 'long')}"
+        page.goto(f"{running.base_url}/ridni-hq/")  # the choice is kept
+        assert page.evaluate("document.documentElement.lang") == "en"
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["uk", "en"])
+def test_the_demo_night_at_phone_width(server, browser, lang):
+    running, password = server
+    context, page = sign_in(browser, running, password, width=390, height=844)
+    try:
+        page.goto(f"{running.base_url}/ridni-hq/?lang={lang}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        # the headline table fits its own box (no column scrolled out of sight), every section the screen
+        assert page.evaluate("(() => { const box = document.querySelector('table.headline').parentElement;"
+                             " return box.scrollWidth - box.clientWidth; })()") <= 0
+        for section in page.eval_on_selector_all("main > section", "s => s.map(e => e.getBoundingClientRect().right)"):
+            assert section <= 390
+        for left, right, text in page.eval_on_selector_all(
+                "table.headline th, table.headline td",
+                "cells => cells.map(c => { const b = c.getBoundingClientRect(); return [b.left, b.right, c.textContent]; })"):
+            assert left >= 0 and right <= 390, (text, left, right)
+        screenshot(page, f"hq_page_{lang}_390.png", full_page=False)  # a phone's first screen
+    finally:
+        context.close()

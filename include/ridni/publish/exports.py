@@ -37,6 +37,9 @@ def _queries(at: int) -> dict[str, str]:
         "counts": ("SELECT category, person_type, region, sex, age_band, "  # noqa: S608 (an integer)
                    f"CASE WHEN suppressed THEN '{suppressed_text(int(at))}' ELSE count_value::text END AS count "
                    "FROM marts.category_counts WHERE night = :n ORDER BY 1, 2, 3, 4, 5"),
+        "region_counts": ("SELECT category, region, "  # noqa: S608 (an integer)
+                          f"CASE WHEN suppressed THEN '{suppressed_text(int(at))}' ELSE count_value::text END AS count "
+                          "FROM marts.region_category_counts WHERE night = :n ORDER BY 1, 2"),
         "change_log": ("SELECT pseudo_id, change, from_category, to_category, effective_date, evidence_source, "
                        "evidence_record, rule FROM marts.change_log WHERE night = :n "
                        "ORDER BY (from_category = 'missing' AND to_category <> 'missing') DESC NULLS LAST, change, "
@@ -48,7 +51,8 @@ def _queries(at: int) -> dict[str, str]:
     }
 
 
-MULTI_FORMAT = {"counts", "change_log"}  # also as XLSX and Parquet
+MULTI_FORMAT = {"counts", "region_counts", "change_log"}  # also as XLSX and Parquet
+DOWNLOADS = ("counts", "region_counts")  # the tables the headquarters page offers as CSV and XLSX
 FILE_MODE = 0o640  # owner and group only
 FIXED_CREATED = dt.datetime(2022, 2, 24)  # XLSX metadata date: constant, so reruns are byte-identical
 
@@ -98,6 +102,22 @@ def _reproducible(xlsx: io.BytesIO, path: Path, title: str) -> None:
             if (dates, titles) != (2, 1):  # a rustpy that writes core.xml otherwise: fail, not drift
                 raise ValueError(f"unexpected docProps/core.xml from rustpy-xlsxwriter: {core[:400]}")
             dst.writestr(info, core.encode())
+
+
+def download(engine: Engine, name: str, night: dt.date, fmt: str) -> bytes:
+    """One of the night's :data:`DOWNLOADS` as the exports write it ("csv" or "xlsx"), read from the marts
+    (through the caller's login: the headquarters page reads with its read-only role)."""
+    if name not in DOWNLOADS or fmt not in ("csv", "xlsx"):
+        raise ValueError(f"no download {name}.{fmt}")
+    with engine.connect() as conn:
+        frame = neutralise_formulas(pd.read_sql(sa.text(_queries(configured_threshold())[name]), conn,
+                                                params={"n": night}))
+    if fmt == "csv":
+        return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    with tempfile.TemporaryDirectory() as work:
+        path = Path(work) / f"{name}.xlsx"
+        _write_xlsx(frame, path, name)
+        return path.read_bytes()
 
 
 def _sha256(path: Path) -> str:
@@ -152,7 +172,7 @@ table{{border-collapse:collapse;margin-bottom:1em}}</style></head><body>
 <h2>Moves out of missing tonight</h2>{table(moves)}
 <h2>Data quality by source</h2>{table(quality)}
 <p>Counts from 1 to {at - 1} are shown as {html.escape(suppressed_text(at))} (with complementary suppression). Persons appear only by
-pseudonymous id. Files: counts, change_log (CSV, XLSX, Parquet), headline, reconciliation (CSV).</p>
+pseudonymous id. Files: counts, region_counts, change_log (CSV, XLSX, Parquet), headline, reconciliation (CSV).</p>
 </body></html>
 """
 

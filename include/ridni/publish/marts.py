@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from ridni.db import copy_frame
 from ridni.decide.rules import CATEGORIES
 from ridni.privacy import pseudonymise
-from ridni.publish.suppression import RECONCILIATION_COUNTS, configured_threshold, suppress
+from ridni.publish.suppression import RECONCILIATION_COUNTS, configured_threshold, suppress, suppress_linked
 from ridni.review.decisions import reviewed_moves
 
 # docs/domain.md: the groups headquarters reads first, in this order.
@@ -44,19 +44,28 @@ def age_band(birth_year: pd.Series, night: dt.date) -> pd.Series:
     return out
 
 
-def _counts(status: pd.DataFrame, night: dt.date, threshold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _counts(status: pd.DataFrame, night: dt.date,
+            threshold: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The fine breakdown, region x category and the category totals, each with its suppression.
+
+    The category totals are published, so both tables are protected within each category; region x
+    category and the fine breakdown are suppressed together, so neither gives back what the other hides.
+    """
     s = status.assign(
         region=status["region"].fillna("unknown"), sex=status["sex"].fillna("unknown"),
         age_band=age_band(status["birth_year"], night),
     )
     dims = ["category", "person_type", "region", "sex", "age_band"]
     cube = s.groupby(dims, dropna=False)["n"].sum().rename("count_value").reset_index()
-    cube = suppress(cube, [["category"], ["category", "person_type"]], threshold=threshold)
+    regions = s.groupby(["category", "region"], dropna=False)["n"].sum().rename("count_value").reset_index()
+    cube, regions = suppress_linked(cube, regions, link=["category", "region"],
+                                    fine_relations=[["category"], ["category", "person_type"]],
+                                    coarse_relations=[["category"]], threshold=threshold)
     totals = s.groupby("category")["n"].sum().reindex(list(CATEGORIES), fill_value=0).rename("count_value")
     totals = totals.reset_index()
     totals["group"] = np.where(totals["category"].isin(CIVILIANS_HELD), "civilians_held", totals["category"])
     totals = suppress(totals, [["group"]], threshold=threshold)
-    return cube.assign(night=night), totals.assign(night=night)
+    return cube.assign(night=night), regions.assign(night=night), totals.assign(night=night)
 
 
 def build_marts(engine: Engine, night: dt.date, *, threshold: int | None = None, dag_run_id: str | None = None) -> dict:
@@ -66,15 +75,18 @@ def build_marts(engine: Engine, night: dt.date, *, threshold: int | None = None,
         # a rerun keeps the provenance of changes it finds again: the run that first published them
         first_runs = {(p, c): r for p, c, r in conn.execute(sa.text(
             "SELECT pseudo_id, change, dag_run_id FROM marts.change_log WHERE night = :n"), {"n": night})}
-        for table in ("category_counts", "category_totals", "headline", "change_log", "reconciliation",
+        for table in ("category_counts", "region_category_counts", "category_totals", "headline", "change_log", "reconciliation",
                       "review_queue_size"):
             conn.execute(sa.text(f"DELETE FROM marts.{table} WHERE night = :n"), {"n": night})  # noqa: S608
         status = pd.read_sql(sa.text(STATUS_CELLS), conn, params={"n": night})
-        cube, totals = _counts(status, night, threshold)
+        cube, regions, totals = _counts(status, night, threshold)
         copy_frame(conn, "marts.category_counts",
                    ["night", "category", "person_type", "region", "sex", "age_band", "count_value", "suppressed",
                     "suppression"],
                    cube.assign(count_value=cube["count_value"].where(~cube["suppressed"]).astype("Int64")))
+        copy_frame(conn, "marts.region_category_counts",
+                   ["night", "category", "region", "count_value", "suppressed", "suppression"],
+                   regions.assign(count_value=regions["count_value"].where(~regions["suppressed"]).astype("Int64")))
         copy_frame(conn, "marts.category_totals", ["night", "category", "count_value", "suppressed"],
                    totals.assign(count_value=totals["count_value"].where(~totals["suppressed"]).astype("Int64")))
 

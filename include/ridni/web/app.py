@@ -4,6 +4,9 @@ Routes (all behind the user dependency, Airflow's authentication in production):
 
 - ``GET /`` the page for the latest night, ``GET /?night=YYYY-MM-DD`` for a past one;
 - ``GET /change_log.csv?night=YYYY-MM-DD`` the night's whole change log (pseudonymous ids);
+- ``GET /counts.{csv,xlsx}``, ``GET /region_counts.{csv,xlsx}`` (``?night=``) the night's full breakdown and
+  its region x category table, as the exports write them (suppressed counts as "<5");
+- ``?lang=uk|en`` on any page: its language (Ukrainian by default), kept in a cookie;
 - ``GET /data-docs/<path>`` the Data Docs pages (``RIDNI_DATA_DOCS/pages``, :mod:`ridni.ingest.docs`): each
   night's validations with their marks and counts, plain HTML with a local stylesheet and no script, so
   they work under this policy; a source's Data Docs link on the page opens its validation of the night;
@@ -25,7 +28,8 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from ridni.config import settings
 from ridni.ingest import docs
-from ridni.web import data, page, review
+from ridni.publish import exports
+from ridni.web import data, i18n, page, review
 from ridni.web.auth import LoginRequired, NotAllowed, airflow_user, case_officer, wants_html
 
 log = logging.getLogger(__name__)
@@ -92,59 +96,93 @@ def create_app(user_dependency=airflow_user, reader: data.Reader | None = None, 
     @app.exception_handler(NotAllowed)
     async def not_allowed(request: Request, exc: NotAllowed):
         if wants_html(request):
-            return HTMLResponse(page.render_message("Not allowed", str(exc.detail)), status_code=exc.status_code)
+            return html(request, page.render_message(page.N_("Not allowed"), str(exc.detail), lang=language(request)),
+                        exc.status_code)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
-    def message(title: str, text: str, code: int, nights=()) -> HTMLResponse:
-        return HTMLResponse(page.render_message(title, text, nights=nights), status_code=code)
+    def language(request: Request) -> i18n.Language:
+        return i18n.choose(request.query_params.get("lang"), request.cookies.get(i18n.COOKIE))
 
-    def published(night: str | None):
+    def html(request: Request, body: str, code: int = 200) -> HTMLResponse:
+        response = HTMLResponse(body, status_code=code)
+        chosen = request.query_params.get("lang")
+        if chosen in i18n.LANGUAGES:  # the reader chose: keep it for the next pages
+            response.set_cookie(i18n.COOKIE, chosen, max_age=365 * 86400, samesite="lax", httponly=True)
+        return response
+
+    def message(request: Request, title: str, text: str, code: int, nights=()) -> HTMLResponse:
+        return html(request, page.render_message(title, text, nights=nights, lang=language(request)), code)
+
+    def published(request: Request, night: str | None):
         """The reader's engine, the night asked for (None: the latest), the published nights; or the
         page saying why there is nothing to show."""
         try:
             engine = reader.engine()
         except (data.NotConfigured, data.NotReadOnly) as exc:
             log.error("headquarters page unavailable: %s", exc)
-            return None, None, [], message("Headquarters page unavailable", str(exc), 503)
+            return None, None, [], message(request, page.N_("Headquarters page unavailable"), str(exc), 503)
         try:
             wanted = dt.date.fromisoformat(night) if night else None
         except ValueError:
-            return None, None, [], message("Not a night", "The night must be a date written YYYY-MM-DD.", 400)
+            return None, None, [], message(request, page.N_("Not a night"),
+                                           page.N_("The night must be a date written YYYY-MM-DD."), 400)
         return engine, wanted, data.nights(engine), None
 
+    def chosen_night(request: Request, night: str | None):
+        """(engine, the published night asked for, None) or (None, None, the page saying why not)."""
+        engine, wanted, known, error = published(request, night)
+        if error:
+            return None, None, error
+        chosen = wanted or (known[-1] if known else None)
+        if chosen is None or chosen not in known:
+            return None, None, message(request, page.N_("Night not published"),
+                                       page.N_("No figures were published for that night."), 404, nights=known)
+        return engine, chosen, None
+
     @app.get("/", response_class=HTMLResponse)
-    def hq_page(night: str | None = None, user: str = user_dep) -> Response:
-        engine, wanted, known, error = published(night)
+    def hq_page(request: Request, night: str | None = None, user: str = user_dep) -> Response:
+        engine, wanted, known, error = published(request, night)
         if error:
             return error
         if not known:
-            return message("Nothing published yet", "No night has been published to the marts yet.", 200)
-        chosen = wanted or known[-1]
-        if chosen not in known:
-            return message("Night not published", f"No figures were published for {chosen.isoformat()}.", 404,
-                           nights=known)
-        view = data.load_night(engine, chosen)
-        return HTMLResponse(page.render_page(view, docs_link=docs_link, user=user))
-
-    @app.get("/change_log.csv")
-    def change_log_csv(night: str | None = None, user: str = user_dep) -> Response:
-        engine, wanted, known, error = published(night)
+            return message(request, page.N_("Nothing published yet"),
+                           page.N_("No night has been published to the marts yet."), 200)
+        engine, chosen, error = chosen_night(request, night)
         if error:
             return error
-        chosen = wanted or (known[-1] if known else None)
-        if chosen is None or chosen not in known:
-            return message("Night not published", "No change log for that night.", 404, nights=known)
+        view = data.load_night(engine, chosen)
+        return html(request, page.render_page(view, docs_link=docs_link, user=user, lang=language(request)))
+
+    @app.get("/change_log.csv")
+    def change_log_csv(request: Request, night: str | None = None, user: str = user_dep) -> Response:
+        engine, chosen, error = chosen_night(request, night)
+        if error:
+            return error
         return Response(data.change_log_csv(engine, chosen), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="change_log_{chosen.isoformat()}.csv"'})
 
+    media = {"csv": "text/csv; charset=utf-8",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+    @app.get("/{name}.{fmt}")
+    def download(request: Request, name: str, fmt: str, night: str | None = None, user: str = user_dep) -> Response:
+        if name not in exports.DOWNLOADS or fmt not in media:
+            return message(request, page.N_("Not found"), page.N_("No such download."), 404)
+        engine, chosen, error = chosen_night(request, night)
+        if error:
+            return error
+        return Response(exports.download(engine, name, chosen, fmt), media_type=media[fmt], headers={
+            "Content-Disposition": f'attachment; filename="{name}_{chosen.isoformat()}.{fmt}"'})
+
     @app.get("/data-docs/{path:path}")
-    def data_docs(path: str, user: str = user_dep) -> Response:
+    def data_docs(request: Request, path: str, user: str = user_dep) -> Response:
         site = data_docs_site()
         if site is None:
-            return message("No Data Docs here", "Data Docs are kept outside this server.", 404)
+            return message(request, page.N_("No Data Docs here"), page.N_("Data Docs are kept outside this server."),
+                           404)
         target = (site / (path or "index.html")).resolve()
         if not target.is_relative_to(site) or not target.is_file():
-            return message("Not found", "No such Data Docs page.", 404)
+            return message(request, page.N_("Not found"), page.N_("No such Data Docs page."), 404)
         return FileResponse(target)
 
     app.include_router(review.router(desk or review.review_desk(), officer_dependency,

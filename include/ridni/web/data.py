@@ -116,13 +116,14 @@ class NightView:
     nights: list[dt.date]  # every night with a headline, oldest first
     headline: pd.DataFrame  # ord, grp, count_value, previous_value, change, kind_review, situation_review
     history: pd.DataFrame  # night, ord, grp, count_value (all nights)
-    counts: pd.DataFrame  # category, person_type, region, sex, age_band, count_value, suppressed
+    regions: pd.DataFrame  # category, region, count_value, suppressed (marts.region_category_counts)
     totals: pd.DataFrame  # category, count_value, suppressed
     change_log: pd.DataFrame  # moves out of missing first
     change_log_total: int
     reconciliation: pd.DataFrame  # counts below the suppression threshold are NULL
     quality: pd.DataFrame | None  # source_id, drop_status, rows_*, validation_success, data_docs_uri, late
     review_queue: dict | None  # linkage_pairs, category_conflicts
+    alerts: pd.DataFrame  # kind, severity, source_id, alerts, rows_affected (marts.alert_summary)
 
 
 CHANGE_LOG_SQL = """
@@ -151,9 +152,11 @@ def load_night(engine: Engine, night: dt.date, *, change_log_rows: int = CHANGE_
         headline = frame("SELECT ord, grp, count_value, previous_value, change, kind_review, situation_review "
                          "FROM marts.headline WHERE night = :n ORDER BY ord")
         history = frame("SELECT night, ord, grp, count_value FROM marts.headline ORDER BY night, ord", n=night)
-        counts = frame("SELECT category, person_type, region, sex, age_band, count_value, suppressed "
-                       "FROM marts.category_counts WHERE night = :n "
-                       "ORDER BY category, person_type, region, sex, age_band")
+        regions = frame("SELECT category, region, count_value, suppressed FROM marts.region_category_counts "
+                        "WHERE night = :n ORDER BY category, region")
+        alerts = frame("SELECT kind, severity, source_id, alerts, rows_affected FROM marts.alert_summary "
+                       "WHERE night = :n ORDER BY severity = 'error' DESC, severity = 'warning' DESC, kind, "
+                       "source_id")
         totals = frame("SELECT category, count_value, suppressed FROM marts.category_totals WHERE night = :n")
         total_changes = conn.execute(sa.text("SELECT count(*) FROM marts.change_log WHERE night = :n"), p).scalar()
         change_log = frame(CHANGE_LOG_SQL + " LIMIT :lim", n=night, lim=change_log_rows)
@@ -166,9 +169,10 @@ def load_night(engine: Engine, night: dt.date, *, change_log_rows: int = CHANGE_
                 "data_docs_uri, late FROM marts.source_quality WHERE night = :n ORDER BY source_id")
         queue = conn.execute(sa.text(
             "SELECT linkage_pairs, category_conflicts FROM marts.review_queue_size WHERE night = :n"), p).mappings().first()
-    return NightView(night=night, nights=known, headline=headline, history=history, counts=counts, totals=totals,
-                     change_log=change_log, change_log_total=int(total_changes or 0), reconciliation=reconciliation,
-                     quality=quality, review_queue=dict(queue) if queue else None)
+    return NightView(night=night, nights=known, headline=headline, history=history, regions=regions,
+                     totals=totals, change_log=change_log, change_log_total=int(total_changes or 0),
+                     reconciliation=reconciliation, quality=quality, review_queue=dict(queue) if queue else None,
+                     alerts=alerts)
 
 
 def change_log_csv(engine: Engine, night: dt.date) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -81,8 +81,13 @@ class Language:
         pattern = None if digits is None else "#,##0." + "0" * digits if digits else "#,##0"
         return format_decimal(value, format=pattern, locale=self.code)
 
-    def date(self, value: dt.date | None) -> str:
-        return "" if value is None else format_date(value, format="medium", locale=self.code)
+    def date(self, value: dt.date | None, length: str = "medium") -> str:
+        """A date in the locale's form; ``length`` as Babel's: "medium" (3 лист. 2026 р.), "long" (3 листопада)."""
+        return "" if value is None else format_date(value, format=length, locale=self.code)
+
+    def short_date(self, value: dt.date | None) -> str:
+        """Day and month only ("3 лист." / "Nov 3"): a chart's axis."""
+        return "" if value is None else format_skeleton("MMMd", value, locale=self.code)
 
     def datetime(self, value: dt.datetime | None) -> str:
         if value is None:

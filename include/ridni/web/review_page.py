@@ -19,6 +19,7 @@ from ridni.review.conflict import ConflictView
 from ridni.review.pair import Effect, PairView
 from ridni.review.queue import IMPACTS, QueueFilter, QueuePage
 from ridni.web.i18n import LANGUAGES, N_, Language
+from ridni.web.labels import CATEGORIES
 from ridni.web.page import STYLE, esc
 
 DASH = "\u2014"
@@ -43,17 +44,6 @@ table.other-records{font-size:.8em}
 .muted{color:#666}
 """
 
-CATEGORIES = {
-    "missing": N_("missing"),
-    "captive_pow": N_("captive servicemember"),
-    "civilian_detained": N_("civilian deprived of liberty"),
-    "enforced_disappearance": N_("enforced disappearance"),
-    "illegally_convicted": N_("illegally convicted"),
-    "deported_child": N_("deported child"),
-    "returned": N_("returned"),
-    "found_alive": N_("found alive"),
-    "deceased": N_("deceased"),
-}
 DECISIONS = {"same": N_("same person"), "different": N_("different persons"), "not_sure": N_("not sure"),
              "stands": N_("this record stands"), "all_wrong": N_("both records wrong")}
 CONFLICTS = {"kind": N_("Records of one date and rank name different kinds of captivity: the person counts as held "
