@@ -180,7 +180,7 @@ def test_an_analyst_sees_the_headquarters_page_but_not_the_review(browser, serve
     page.fill("input[name=password]", passwords[ANALYST])
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r".*/ridni-hq/.*"))
-    assert page.locator("h1").inner_text().startswith("Situation on")  # analysts keep their counts
+    assert page.locator("h1").inner_text().startswith("Становище на")  # analysts keep their counts (in Ukrainian)
     first = _queue(owner).iloc[0]
     person = int(_queue(owner, "conflict")["person_id"].iloc[0])
     for path in ("", f"/pair/{first.pair_id}", f"/conflict/{person}"):
@@ -414,9 +414,11 @@ def test_the_next_run_shows_what_the_decisions_did(officer, server, owner, revie
     assert missing[NEXT_NIGHT] == missing[NIGHT] - out_of.sum() + into.sum()
 
     # the headquarters page marks them
-    officer.goto(f"{server[0].base_url}/ridni-hq/?night={NEXT_NIGHT}")
+    officer.goto(f"{server[0].base_url}/ridni-hq/?night={NEXT_NIGHT}&lang=en")
     marks = officer.locator("table.change-log td.reviewed").all_inner_texts()
-    assert sorted(marks) == sorted(f"reviewer: {r}" for r in log["review"])
+    labels = {"same": "reviewer: same person", "different": "reviewer: different persons",
+              "evidence": "reviewer: which evidence stands"}
+    assert sorted(marks) == sorted(labels[r] for r in log["review"])
     _shot(officer, "review_change_log.png")
 
     # explain: the decision that shaped the person, its officer and note

@@ -356,7 +356,8 @@ def _counts(view: NightView, lang: Language) -> str:
 
 CHANGES = {"new_person": N_("new person"), "category_change": N_("category changed"),
            "withdrawal": N_("record withdrawn"), "merge": N_("merged"), "split": N_("split")}
-REVIEWS = {"same": N_("reviewer: same person"), "different": N_("reviewer: different persons")}
+REVIEWS = {"same": N_("reviewer: same person"), "different": N_("reviewer: different persons"),
+           "evidence": N_("reviewer: which evidence stands")}
 
 
 def _change_log(view: NightView, lang: Language) -> str:
@@ -367,7 +368,7 @@ def _change_log(view: NightView, lang: Language) -> str:
     for out_of_missing, r in zip(moving, log.itertuples(index=False), strict=True):
         cls = ' class="out-of-missing"' if out_of_missing else ""
         effective = lang.date(r.effective_date) if isinstance(r.effective_date, dt.date) else r.effective_date
-        review = getattr(r, "review", None)  # a reviewer's decision caused the move: 'same' or 'different'
+        review = getattr(r, "review", None)  # a reviewer's decision caused the move: a pair's or the evidence's
         reviewed = _(REVIEWS[review]) if review in REVIEWS else (review if isinstance(review, str) else "")
         change = _(CHANGES[r.change]) if r.change in CHANGES else r.change
         rows.append(f"<tr{cls}>" + "".join(_td(v) for v in (
