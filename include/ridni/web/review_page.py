@@ -7,7 +7,6 @@ Every value from the warehouse goes through ``esc``. Texts are English msgids tr
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from ridni.review.pair import Effect, PairView
 from ridni.review.queue import IMPACTS, QueueFilter, QueuePage
 from ridni.web.i18n import LANGUAGES, N_, Language
 from ridni.web.labels import CATEGORIES
+from ridni.web.labels import region as region_label
 from ridni.web.page import STYLE, esc
 
 DASH = "\u2014"
@@ -85,23 +85,6 @@ EFFECT_DIFFERENT = {
     "apart": N_("Persons %(a)s and %(b)s stay two persons: nothing changes now, and no later night joins "
                 "these two records."),
 }
-
-
-@functools.cache
-def _region_names() -> dict[str, dict[str, str]]:
-    try:
-        from ridni.standardise.regions import regions
-
-        return {r["code"]: {"uk": r["name_uk"], "en": r["name_en"]} for r in regions()}
-    except Exception:  # names are a courtesy; codes alone still read
-        return {}
-
-
-def region_label(code, lang: Language) -> str:
-    if code is None or (isinstance(code, float) and pd.isna(code)):
-        return ""
-    name = _region_names().get(str(code), {}).get(lang.code)
-    return f"{name} ({code})" if name else str(code)
 
 
 def category_label(code, lang: Language) -> str:
