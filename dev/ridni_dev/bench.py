@@ -1235,6 +1235,7 @@ def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1
                     if history:
                         entry["grown"] = grown(engine, work)
                         report.setdefault("history", []).append(history_point(i + 1, entry))
+                        _write(report_path, report)  # the curve so far survives a run stopped midway
                     if i < 2:
                         report["nights"].append(entry)
                     if i == 0 and backends:
@@ -1275,9 +1276,13 @@ def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1
         if temporary:
             shutil.rmtree(work, ignore_errors=True)
     report["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    _write(report_path, report)
+    return report
+
+
+def _write(report_path: Path, report: dict) -> None:
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    return report
 
 
 def night_entry(night: dt.date, kind: str, rec: Recorder, result: dict) -> dict:
