@@ -1198,7 +1198,8 @@ def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1
             "RIDNI_DATA_DOCS": str(work / "data_docs"), "GX_ANALYTICS_ENABLED": "false",
         })
         os.environ.setdefault("RIDNI_PSEUDONYM_KEY", secrets.token_hex(32))
-        print(f"generating ~{records:,} records, {len(nights)} night(s) in {work} ...", flush=True)
+        scale = f"{persons:,} persons" if persons else f"~{records:,} records"
+        print(f"generating {scale}, {len(nights)} night(s) in {work} ...", flush=True)
         report["generation"] = generate_extracts(work, records, len(nights), seed, persons)
         server = server_url or db.resolve_url()[0]
         with bench_database(server, keep=keep_db) as url:

@@ -313,9 +313,9 @@ def backend() -> str:
 def _api() -> Iterator[DatabaseAPI]:
     """Splink's connection to the chosen engine, for one training or scoring.
 
-    On Spark, Splink writes its intermediate tables as Parquet under a folder of their own
-    (``RIDNI_SPARK_CHECKPOINT_DIR``, on a cluster storage that every executor reaches), removed when
-    the scoring is done, so nights leave nothing behind.
+    On a Spark cluster, Splink writes its intermediate tables as Parquet under a folder of their own
+    (in ``RIDNI_SPARK_CHECKPOINT_DIR``: storage that every executor reaches); in local mode it persists
+    them in the session. Either is removed when the training or scoring is done: nights leave nothing behind.
     """
     if backend() != "spark":
         yield DuckDBAPI(_duckdb())
@@ -327,8 +327,10 @@ def _api() -> Iterator[DatabaseAPI]:
     os.makedirs(root, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix="splink-", dir=root)
     session.sparkContext.setCheckpointDir(scratch)
+    # locally Spark keeps them in its own memory and disk (fewer writes); a cluster's executors share files
+    lineage = "persist" if session.sparkContext.master.startswith("local") else "parquet"
     try:
-        yield SparkAPI(spark_session=session, break_lineage_method="parquet",
+        yield SparkAPI(spark_session=session, break_lineage_method=lineage,
                        num_partitions_on_repartition=int(session.conf.get("spark.sql.shuffle.partitions")))
     finally:  # the session outlives the night: its views and cached tables must not
         for table in session.catalog.listTables():
