@@ -4,6 +4,9 @@
     python -m ridni_dev.bench --records 12000          # about the demo's size
     python -m ridni_dev.bench --work /tmp/rb --profile # keep (and reuse) the extracts; cProfile every stage
     python -m ridni_dev.bench --workers 1              # ingest the sources one after another, in this process
+    python -m ridni_dev.bench --history 365            # a year of nights at 20,000 persons: the history curve
+    python -m ridni_dev.bench --records 12000 --dags   # the nights through the DAGs (dag.test())
+    python -m ridni_dev.bench --backends duckdb,spark  # the first night's linkage again on each backend
 
 A benchmark, never a timed test. It generates a population (``ridni synth`` in a child process, so
 its memory is not counted), makes a database of its own (``ridni_bench_<hex>``) on the warehouse's
@@ -30,7 +33,8 @@ the load mark their stages through ``ridni.timing``, to which the bench's record
 public functions inside a step are wrapped for the time of the run (:func:`instrument`):
 ``verify_archive`` (the ingest step's own time; receive: sha256 + archive copy; manifest check), ``parse`` (``parse_file``), ``validate`` (the GX suite),
 ``load`` (the rest of ``load_drop``: row hash, COPY into staging, merge into core, withdrawals,
-commit) -- these four make the *ingest phase* --, then ``standardise`` (``build_features``), ``link``
+commit), ``data_docs`` (the source's Data Docs, which its DAG builds after the ingest) -- these five
+make the *ingest phase* --, then ``standardise`` (``build_features``), ``link``
 (the rest of ``resolve_persons``: deterministic keys, Splink, clusters, writes), ``decide``
 (``decide_night``) and ``publish`` (``build_marts`` + ``publish_night``).
 
@@ -60,6 +64,15 @@ Side by side: the same staging rows loaded by COPY (``ridni.db.copy_frame``) and
 ``to_sql`` (the first rows of the largest staging COPY of the first night, kept by the worker that made
 it); Splink's blocked comparisons against all pairs (the reduction ratio) and the share of the truly
 matching pairs (generator truth) that blocking keeps. The database is dropped at the end.
+
+Modes: ``--history N`` runs N consecutive generated nights (at ``--persons``, default 20,000) and
+keeps, per night, its time, its stages' seconds and the size of what grows with history (Data Docs
+and archive bytes, audit rows, ``core.source_record_version`` rows and bytes, the database), then
+fits each against the night's number and carries it to ten years (``history_summary``). ``--dags``
+runs each night through the DAGs (``dag.test()``, the demo's runner) in this process, on its
+``AIRFLOW_HOME``: the stages are timed as before, and the runs' wall time less the stages' seconds is
+the orchestration's overhead. ``--backends duckdb,spark`` links the first night's records again
+(``resolve_persons(retrain=True)``) on each linkage backend, off the clock, and compares the persons.
 """
 
 from __future__ import annotations
