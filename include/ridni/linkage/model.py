@@ -395,6 +395,7 @@ def spark_session():
                .config("spark.sql.shuffle.partitions", os.environ.get("RIDNI_SPARK_SHUFFLE_PARTITIONS", "2"))
                .config("spark.default.parallelism", os.environ.get("RIDNI_SPARK_SHUFFLE_PARTITIONS", "2"))
                .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")  # no progress bars in the task's log
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.local.dir", scratch)
                .config("spark.jars", similarity_jar_location()))
