@@ -4,6 +4,9 @@
     python -m ridni_dev.bench --records 12000          # about the demo's size
     python -m ridni_dev.bench --work /tmp/rb --profile # keep (and reuse) the extracts; cProfile every stage
     python -m ridni_dev.bench --workers 1              # ingest the sources one after another, in this process
+    python -m ridni_dev.bench --history 365            # a year of nights at 20,000 persons: the history curve
+    python -m ridni_dev.bench --records 12000 --dags   # the nights through the DAGs (dag.test())
+    python -m ridni_dev.bench --backends duckdb,spark  # the first night's linkage again on each backend
 
 A benchmark, never a timed test. It generates a population (``ridni synth`` in a child process, so
 its memory is not counted), makes a database of its own (``ridni_bench_<hex>``) on the warehouse's
@@ -30,7 +33,8 @@ the load mark their stages through ``ridni.timing``, to which the bench's record
 public functions inside a step are wrapped for the time of the run (:func:`instrument`):
 ``verify_archive`` (the ingest step's own time; receive: sha256 + archive copy; manifest check), ``parse`` (``parse_file``), ``validate`` (the GX suite),
 ``load`` (the rest of ``load_drop``: row hash, COPY into staging, merge into core, withdrawals,
-commit) -- these four make the *ingest phase* --, then ``standardise`` (``build_features``), ``link``
+commit), ``data_docs`` (the source's Data Docs, which its DAG builds after the ingest) -- these five
+make the *ingest phase* --, then ``standardise`` (``build_features``), ``link``
 (the rest of ``resolve_persons``: deterministic keys, Splink, clusters, writes), ``decide``
 (``decide_night``) and ``publish`` (``build_marts`` + ``publish_night``).
 
@@ -60,6 +64,15 @@ Side by side: the same staging rows loaded by COPY (``ridni.db.copy_frame``) and
 ``to_sql`` (the first rows of the largest staging COPY of the first night, kept by the worker that made
 it); Splink's blocked comparisons against all pairs (the reduction ratio) and the share of the truly
 matching pairs (generator truth) that blocking keeps. The database is dropped at the end.
+
+Modes: ``--history N`` runs N consecutive generated nights (at ``--persons``, default 20,000) and
+keeps, per night, its time, its stages' seconds and the size of what grows with history (Data Docs
+and archive bytes, audit rows, ``core.source_record_version`` rows and bytes, the database), then
+fits each against the night's number and carries it to ten years (``history_summary``). ``--dags``
+runs each night through the DAGs (``dag.test()``, the demo's runner) in this process, on its
+``AIRFLOW_HOME``: the stages are timed as before, and the runs' wall time less the stages' seconds is
+the orchestration's overhead. ``--backends duckdb,spark`` links the first night's records again
+(``resolve_persons(retrain=True)``) on each linkage backend, off the clock, and compares the persons.
 """
 
 from __future__ import annotations
@@ -90,14 +103,16 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-STAGES = ["verify_archive", "parse", "validate", "load", "standardise", "link", "decide", "publish"]
-INGEST_STAGES = STAGES[:4]  # what ingest_source does: the part the workers run side by side
+STAGES = ["verify_archive", "parse", "validate", "load", "data_docs", "standardise", "link", "decide", "publish"]
+INGEST_STAGES = STAGES[:5]  # what an ingest DAG does (ingest_source, then Data Docs): the workers' part
 ROWS_OF = {
     "verify_archive": "rows declared in the manifests", "parse": "rows parsed", "validate": "rows validated",
-    "load": "rows loaded into staging", "standardise": "source records", "link": "source records",
+    "load": "rows loaded into staging", "data_docs": "sources whose Data Docs were built",
+    "standardise": "source records", "link": "source records",
     "decide": "linked source records", "publish": "persons with a status",
 }
-TARGETS = {"full_night_seconds": 180.0, "full_night_peak_rss_mb": 4096.0, "incremental_night_seconds": 30.0}
+TARGETS = {"full_night_seconds": 180.0, "full_night_peak_rss_mb": 4096.0, "incremental_night_seconds": 30.0,
+           "history_last_night_vs_night_2": 1.2}
 START = dt.date(2026, 11, 1)
 MB = 1024 * 1024
 
@@ -345,6 +360,7 @@ def instrument(rec: Recorder, cap: Capture) -> Patches:
     import ridni.linkage.clusters as clusters
     import ridni.linkage.run as linkage_run
     import ridni.publish.marts as marts
+    from ridni import night as night_steps
     from ridni import timing
 
     p = Patches()
@@ -356,6 +372,8 @@ def instrument(rec: Recorder, cap: Capture) -> Patches:
                                                            for f in d.manifest.get("files", [])
                                                            if isinstance(f, dict))))
     p.wrap(drops, "verify", _timed(rec, "verify_archive/verify"))
+    # the ingest DAG's build_data_docs task (and the bench's own ingest_and_docs) call ridni.night.data_docs
+    p.wrap(night_steps, "data_docs", _timed(rec, "data_docs", lambda r, *a, **k: 1))
     p.wrap(ingest_run, "load_drop", _timed(rec, "load", lambda r, *a, **k: r.rows_loaded))
     p.wrap(load, "parse_file", _timed(rec, "parse", lambda r, *a, **k: len(r.rows)))
     p.wrap(load, "validate", _timed(rec, "validate", lambda r, contract, rows, **k: len(rows)))
@@ -475,11 +493,12 @@ def _activity_delta(before: dict, after: dict) -> dict[str, dict[str, int]]:
 
 
 # ------------------------------------------------------------------------------------------ generation
-def generate_extracts(work: Path, records: int, nights: int, seed: int) -> dict:
-    """``ridni synth`` in a child process (its memory is not the pipeline's); reused when already there."""
+def generate_extracts(work: Path, records: int, nights: int, seed: int, persons: int | None = None) -> dict:
+    """``ridni synth`` in a child process (its memory is not the pipeline's); reused when already there.
+    ``persons``: the population, instead of the one whose first night delivers about ``records``."""
     from ridni_dev.synth.generate import records_to_persons
 
-    persons = records_to_persons(records)
+    persons = persons or records_to_persons(records)
     marker = work / "bench-synth.json"
     wanted = {"persons": persons, "nights": nights, "seed": seed, "start": START.isoformat()}
     if marker.exists() and json.loads(marker.read_text()).get("args") == wanted:
@@ -582,9 +601,7 @@ def _worker_ready() -> int:
 
 
 def _worker_ingest(source_id: str, night: dt.date, capture_above: int | None, profile_folder: str | None) -> dict:
-    """One source's ingest step, as its DAG's task runs it; returns the recorder's stats for it."""
-    from ridni import night as steps
-
+    """One source's ingest DAG (ingest, then Data Docs), as its tasks run it; returns the recorder's stats for it."""
     rec: Recorder = _WORKER["rec"]
     cap: Capture = _WORKER["cap"]
     rec.reset()
@@ -595,7 +612,7 @@ def _worker_ingest(source_id: str, night: dt.date, capture_above: int | None, pr
     prof = Profiler(Path(profile_folder) if profile_folder else None)
     t0 = time.perf_counter()
     with prof.segment(f"{night}-ingest-{source_id}"):
-        result = steps.ingest(_WORKER["engine"], source_id, night)
+        result = ingest_and_docs(_WORKER["engine"], source_id, night)
     busy = time.perf_counter() - t0
     if cap.staging_sample is not None:
         # kept here, handed over after the phase (_worker_settle): pickling 100k rows takes a second
@@ -608,6 +625,17 @@ def _worker_ingest(source_id: str, night: dt.date, capture_above: int | None, pr
     return {"source": source_id, "pid": os.getpid(), "busy_seconds": busy, "stats": stats, "by_group": by_group,
             "profile": prof.results, "maxrss": maxrss_bytes(),
             "result": _ingest_result(result)}
+
+
+def ingest_and_docs(engine, source_id: str, night: dt.date):
+    """A source's ingest DAG: the ingest step, then the Data Docs of its validations unless the drop was
+    refused or absent (``build_data_docs`` runs after ``ingest`` in the DAG, in the same worker slot)."""
+    from ridni import night as steps
+
+    result = steps.ingest(engine, source_id, night)
+    if result.status not in ("no_drop", *steps.REFUSED):
+        steps.data_docs(engine, source_id, night)  # timed as the stage data_docs by instrument()'s wrapper
+    return result
 
 
 def _ingest_result(result) -> dict:
@@ -750,7 +778,7 @@ def run_night(engine, night: dt.date, rec: Recorder, cap: Capture, prof: Profile
     """The night's steps (``ridni.night``) in the DAGs' order; returns what each returned.
 
     With a ``pool`` the ingest phase runs in its workers; without one, in this process, one source after
-    another. Data Docs are not built: a report for people, which the DAGs build beside person resolution.
+    another. Each source's Data Docs are built after its ingest, as its DAG does, and timed (``data_docs``).
     """
     from ridni import night as steps
     from ridni.contracts import all_contracts
@@ -763,7 +791,7 @@ def run_night(engine, night: dt.date, rec: Recorder, cap: Capture, prof: Profile
         with prof.segment(f"{night}-ingest"):
             for contract in all_contracts():
                 cap.current_source = contract.source_id
-                out["ingest"][contract.source_id] = _ingest_result(steps.ingest(engine, contract.source_id, night))
+                out["ingest"][contract.source_id] = _ingest_result(ingest_and_docs(engine, contract.source_id, night))
         out["ingest_phase"] = {"mode": "in this process, one source after another", "workers": 1,
                                "sources": len(out["ingest"]), "wall_seconds": round(time.perf_counter() - wall0, 3),
                                "parallel_stages": []}
@@ -779,6 +807,167 @@ def run_night(engine, night: dt.date, rec: Recorder, cap: Capture, prof: Profile
         out["build_marts"] = steps.publish(engine, night).counts
     out["wall_seconds"] = round(time.perf_counter() - wall0, 3)
     gc.collect()
+    return out
+
+
+def airflow_home() -> dict:
+    """Airflow's metadata DB in this process's ``AIRFLOW_HOME``, migrated (``airflow db migrate``) off the clock."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True,
+                          check=False)
+    if proc.returncode:
+        raise RuntimeError(f"airflow db migrate failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return {"home": os.environ.get("AIRFLOW_HOME"), "migrate_seconds": round(time.perf_counter() - t0, 1)}
+
+
+def run_night_through_dags(url: str, night: dt.date, rec: Recorder) -> dict:
+    """The night as the scheduler runs it: every ingest DAG, then ``resolve_persons`` and ``publish_hq`` as
+    their assets trigger them (:func:`ridni_dev.demo.run_nightly_dags`, ``dag.test()``), in this process.
+
+    The tasks call the same steps, so the recorder sees the same stages; what the night took beyond them
+    is the orchestration's: parsing the DAG files, the metadata DB's runs, task instances and asset events,
+    XComs and task start-up (``orchestration.overhead_seconds``).
+    """
+    from ridni_dev.demo import run_nightly_dags
+
+    t0 = time.perf_counter()
+    states = run_nightly_dags(url, night)
+    wall = time.perf_counter() - t0
+    failed = {d: s for d, s in states.items() if s != "success"}
+    if failed:
+        raise RuntimeError(f"{night}: DAG runs not successful: {failed}")
+    stage_seconds = sum(v.seconds for v in rec.stats.values())
+    ingest = sum(v.seconds for k, v in rec.stats.items() if k.split("/")[0] in INGEST_STAGES)
+    return {"ingest_phase": {"mode": "the ingest DAGs one after another (dag.test(), this process); wall "
+                             "seconds: their stages' seconds", "workers": 1, "sources": len(states) - 2,
+                             "wall_seconds": round(ingest, 3), "parallel_stages": []},
+            "wall_seconds": round(wall, 3), "dag_states": states,
+            "orchestration": {"dags_wall_seconds": round(wall, 3), "stage_seconds": round(stage_seconds, 3),
+                              "overhead_seconds": round(wall - stage_seconds, 3),
+                              "overhead_share": round((wall - stage_seconds) / wall, 4) if wall else None}}
+
+
+def _linkage_backend() -> str:
+    from ridni.linkage.model import backend
+
+    return backend()
+
+
+def compare_backends(engine, night: dt.date, backends: list[str]) -> dict:
+    """The night's records linked again (``resolve_persons(retrain=True)``: train and score every pair) on
+    each backend in turn: the seconds it took, and whether the persons (sets of records) are the same."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from ridni.linkage.run import resolve_persons
+
+    def persons() -> set[frozenset]:
+        with engine.connect() as conn:
+            links = pd.read_sql(sa.text("SELECT source_id, record_key, person_id FROM core.person_link"), conn)
+        keys = links["source_id"] + "/" + links["record_key"]
+        return {frozenset(g) for g in keys.groupby(links["person_id"]).agg(list)}
+
+    saved = os.environ.get("RIDNI_LINKAGE_BACKEND")
+    out: dict = {"runs": {}}
+    partitions = {}
+    try:
+        for name in backends:
+            os.environ["RIDNI_LINKAGE_BACKEND"] = name
+            if name == "spark":  # the session's start (a JVM) is once per worker process, not per night
+                from ridni.linkage.model import spark_session
+
+                t0 = time.perf_counter()
+                session = spark_session()
+                out["spark_session"] = {"start_seconds": round(time.perf_counter() - t0, 1),
+                                        "master": session.sparkContext.master, "version": session.version}
+            gc.collect()
+            t0 = time.perf_counter()
+            counts = resolve_persons(engine, night, retrain=True)
+            seconds = time.perf_counter() - t0
+            partitions[name] = persons()
+            out["runs"][name] = {"seconds": round(seconds, 2), "records": counts["records"],
+                                 "persons": counts["persons"], "comparisons": counts["comparisons"],
+                                 "splink_links": counts["splink_links"], "review_pairs": counts["review_pairs"]}
+    finally:
+        if saved is None:
+            os.environ.pop("RIDNI_LINKAGE_BACKEND", None)
+        else:
+            os.environ["RIDNI_LINKAGE_BACKEND"] = saved
+    first = backends[0]
+    out["same_persons_as_" + first] = {b: partitions[b] == partitions[first] for b in backends[1:]}
+    out["persons_differing_from_" + first] = {b: len(partitions[b] ^ partitions[first]) for b in backends[1:]}
+    return out
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.exists() else 0
+
+
+def grown(engine, work: Path) -> dict:
+    """What grows with the history: files on disk and the rows of the tables that keep every night."""
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        audit = conn.execute(sa.text(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'audit' AND c.relkind IN ('r', 'p') AND NOT c.relispartition")).scalars().all()
+        audit_rows = {name: conn.execute(sa.text(f'SELECT count(*) FROM audit."{name}"')).scalar()  # noqa: S608
+                      for name in audit}  # (the catalogue's own table names)
+        versions = conn.execute(sa.text("SELECT count(*) FROM core.source_record_version")).scalar()
+        version_bytes = conn.execute(sa.text(
+            "SELECT pg_total_relation_size('core.source_record_version')")).scalar()
+        database = conn.execute(sa.text("SELECT pg_database_size(current_database())")).scalar()
+        quarantined = conn.execute(sa.text("SELECT count(*) FROM quarantine.rejected_row")).scalar()
+    return {"data_docs_bytes": _folder_bytes(work / "data_docs"), "archive_bytes": _folder_bytes(work / "archive"),
+            "exports_bytes": _folder_bytes(work / "exports"), "audit_rows": sum(audit_rows.values()),
+            "audit_rows_by_table": audit_rows, "source_record_version_rows": versions,
+            "source_record_version_bytes": version_bytes, "quarantine_rows": quarantined,
+            "database_bytes": database}
+
+
+def history_point(n: int, entry: dict) -> dict:
+    """One night of the history curve: its time, its stages' seconds and what has grown by then."""
+    g = entry["grown"]
+    return {"n": n, "night": entry["night"], "kind": entry["kind"], "total_seconds": entry["total_seconds"],
+            "wall_seconds": entry["wall_seconds"], "peak_rss_mb": entry["peak_rss_mb"],
+            "stage_seconds": {s["stage"]: s["seconds"] for s in entry["stages"]},
+            "records_changed": entry["change"]["records_changed"],
+            **{k: v for k, v in g.items() if k != "audit_rows_by_table"}}
+
+
+GROWING = ("data_docs_bytes", "archive_bytes", "exports_bytes", "audit_rows", "source_record_version_rows",
+           "source_record_version_bytes", "database_bytes")
+TEN_YEARS = 3653
+
+
+def history_summary(points: list[dict]) -> dict:
+    """The curve's shape: the last night against night 2, the per-night trend of the time (least squares over
+    the incremental nights) and of each growing size, and those trends carried on to ten years of nights."""
+    import numpy as np
+
+    later = [p for p in points if p["kind"] == "incremental"]
+    out: dict = {"nights": len(points)}
+    if len(later) < 2:
+        return out
+    n = np.array([p["n"] for p in later], dtype=float)
+    t = np.array([p["total_seconds"] for p in later])
+    slope, intercept = np.polyfit(n, t, 1)
+    out["night_2_seconds"] = later[0]["total_seconds"]
+    out["last_night_seconds"] = later[-1]["total_seconds"]
+    out["last_vs_night_2"] = round(later[-1]["total_seconds"] / later[0]["total_seconds"], 3)
+    out["median_incremental_seconds"] = round(float(np.median(t)), 2)
+    out["seconds_per_night_trend"] = round(float(slope), 5)
+    out["projected_night_seconds_at_ten_years"] = round(float(intercept + slope * TEN_YEARS), 1)
+    out["stage_trend_seconds_per_night"] = {
+        stage: round(float(np.polyfit(n, [p["stage_seconds"].get(stage, 0.0) for p in later], 1)[0]), 5)
+        for stage in STAGES}
+    growth = {}
+    for key in GROWING:
+        values = np.array([p[key] for p in later], dtype=float)
+        per_night = float(np.polyfit(n, values, 1)[0])
+        growth[key] = {"after_night_1": points[0][key], "last": later[-1][key], "per_night": round(per_night, 1),
+                       "projected_at_ten_years": round(float(later[-1][key] + per_night * (TEN_YEARS - n[-1])))}
+    out["growth"] = growth
     return out
 
 
@@ -934,6 +1123,26 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_positive, default=None,
                    help="worker processes for the ingest phase, the sources side by side as Celery runs their "
                         "DAGs (default: the usable CPUs; 1: in this process, one source after another)")
+    p.add_argument("--history", type=_positive, default=None, metavar="N",
+                   help="N consecutive nights at --persons (default 20,000): each night's time and the size of "
+                        "what grows with history (Data Docs, archive, audit rows, record versions)")
+    p.add_argument("--persons", type=_positive, default=None,
+                   help="the population (default: --records' population; with --history 20,000)")
+    p.add_argument("--dags", action="store_true",
+                   help="run the nights through the DAGs (dag.test(), as the demo does) on this process's Airflow "
+                        "home, so the orchestration's overhead is measured too (implies --workers 1)")
+    p.add_argument("--backends", type=_backends, default=None, metavar="duckdb,spark",
+                   help="after the first night, link the same records again on each of these linkage backends "
+                        "(RIDNI_LINKAGE_BACKEND) and compare their times and persons")
+
+
+def _backends(text: str) -> list[str]:
+    from ridni.linkage.model import BACKENDS
+
+    names = [b.strip() for b in text.split(",") if b.strip()]
+    if not names or set(names) - set(BACKENDS):
+        raise argparse.ArgumentTypeError(f"a comma-separated list of {', '.join(BACKENDS)}")
+    return names
 
 
 def _positive(text: str) -> int:
@@ -944,27 +1153,40 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    workers = args.workers or usable_cpus()
-    command = " ".join(["python -m ridni_dev.bench", *(f"--records {args.records}",), f"--workers {workers}",
-                        *(["--no-incremental"] if args.no_incremental else []), *(["--profile"] if args.profile else [])])
+    workers = 1 if args.dags else (args.workers or usable_cpus())
+    persons = args.persons or (HISTORY_PERSONS if args.history else None)
+    scale = [f"--history {args.history}", f"--persons {persons}"] if args.history else (
+        [f"--persons {persons}"] if persons else [f"--records {args.records}"])
+    command = " ".join(["python -m ridni_dev.bench", *scale, f"--workers {workers}",
+                        *(["--no-incremental"] if args.no_incremental else []), *(["--profile"] if args.profile else []),
+                        *(["--dags"] if args.dags else []),
+                        *([f"--backends {','.join(args.backends)}"] if args.backends else [])])
     report = bench(command=command, records=args.records, seed=args.seed, incremental=not args.no_incremental,
                    report_path=args.report, work=args.work, server_url=args.server_url, keep_db=args.keep_db,
-                   compare_rows=args.compare_rows, blocking=not args.no_blocking_analysis, profile=args.profile,
-                   workers=workers)
+                   compare_rows=args.compare_rows, blocking=not args.no_blocking_analysis and not args.history,
+                   profile=args.profile, workers=workers, history=args.history, persons=persons, dags=args.dags,
+                   backends=args.backends)
     print(render(report))
     print(f"\nreport: {args.report}")
     return 0
 
 
 _ENV = ("RIDNI_DATA_DIR", "RIDNI_LANDING", "RIDNI_ARCHIVE", "RIDNI_EXPORTS", "RIDNI_DATA_DOCS",
-        "RIDNI_PSEUDONYM_KEY", "GX_ANALYTICS_ENABLED")
+        "RIDNI_PSEUDONYM_KEY", "GX_ANALYTICS_ENABLED", "RIDNI_LINKAGE_BACKEND", "AIRFLOW_CONN_RIDNI_WAREHOUSE")
+HISTORY_PERSONS = 20_000
 
 
 def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1, incremental: bool = True, report_path: Path,
           work: Path | None = None, server_url: str | None = None, keep_db: bool = False,
           compare_rows: int = 100_000, blocking: bool = True, profile: bool = False,
-          workers: int | None = None) -> dict:
-    """Run the benchmark and write the report; returns it. ``workers``: see the module's docstring."""
+          workers: int | None = None, history: int | None = None, persons: int | None = None,
+          dags: bool = False, backends: list[str] | None = None) -> dict:
+    """Run the benchmark and write the report; returns it. ``workers``: see the module's docstring.
+
+    ``history``: that many consecutive nights (the report's ``history``: each night's time and what has
+    grown); ``persons``: the population instead of ``records``'; ``dags``: the nights through the DAGs
+    (``dag.test()``), in this process; ``backends``: the first night's records linked again on each.
+    """
     from ridni import db
 
     report_path = Path(report_path).resolve()
@@ -972,12 +1194,14 @@ def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1
     work = Path(tempfile.mkdtemp(prefix="ridni-bench-")) if temporary else Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     saved_env = {k: os.environ.get(k) for k in _ENV}
-    nights = [START + dt.timedelta(days=i) for i in range(2 if incremental else 1)]
-    workers = workers or usable_cpus()
+    nights = [START + dt.timedelta(days=i) for i in range(history or (2 if incremental else 1))]
+    workers = 1 if dags else (workers or usable_cpus())
     report: dict = {"command": command,
                     "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    "records_requested": records, "seed": seed, "workers": workers, "targets": TARGETS,
-                    "nights": []}
+                    "records_requested": None if persons else records, "persons_requested": persons,
+                    "seed": seed, "workers": workers, "targets": TARGETS,
+                    "runner": "Airflow dag.test(), in this process" if dags else "ridni.night's steps",
+                    "linkage_backend": _linkage_backend(), "nights": []}
     try:
         for sub in ("archive", "exports", "data_docs"):  # a reused work folder starts without them
             shutil.rmtree(work / sub, ignore_errors=True)
@@ -987,8 +1211,9 @@ def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1
             "RIDNI_DATA_DOCS": str(work / "data_docs"), "GX_ANALYTICS_ENABLED": "false",
         })
         os.environ.setdefault("RIDNI_PSEUDONYM_KEY", secrets.token_hex(32))
-        print(f"generating ~{records:,} records, {len(nights)} night(s) in {work} ...", flush=True)
-        report["generation"] = generate_extracts(work, records, len(nights), seed)
+        scale = f"{persons:,} persons" if persons else f"~{records:,} records"
+        print(f"generating {scale}, {len(nights)} night(s) in {work} ...", flush=True)
+        report["generation"] = generate_extracts(work, records, len(nights), seed, persons)
         server = server_url or db.resolve_url()[0]
         with bench_database(server, keep=keep_db) as url:
             report["database"] = db.redacted(url)
@@ -1000,6 +1225,8 @@ def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1
             rec = Recorder()
             cap = Capture(compare_rows)
             prof = Profiler(report_path.parent / "profile" if profile else None)
+            if dags:  # Airflow's metadata DB, before the clock
+                report["airflow"] = airflow_home()
             pool = None
             if workers > 1:  # before the first night's clock, and up until the end
                 print(f"starting {workers} ingest workers ...", flush=True)
@@ -1012,11 +1239,24 @@ def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1
                     print(f"{night}: {kind} night ...", flush=True)
                     rec.reset()
                     before = table_activity(engine)
-                    result = run_night(engine, night, rec, cap, prof, pool=pool, capture=i == 0)
+                    if dags:
+                        result = run_night_through_dags(url, night, rec)
+                    else:
+                        result = run_night(engine, night, rec, cap, prof, pool=pool, capture=i == 0)
                     entry = night_entry(night, kind, rec, result)
                     entry.update(change=change_of_night(engine, night),
                                  rows_written=_activity_delta(before, table_activity(engine)))
-                    report["nights"].append(entry)
+                    if history:
+                        entry["grown"] = grown(engine, work)
+                        report.setdefault("history", []).append(history_point(i + 1, entry))
+                        _write(report_path, report)  # the curve so far survives a run stopped midway
+                    if i < 2:
+                        report["nights"].append(entry)
+                    if i == 0 and backends:
+                        patches.undo()  # off the clock
+                        print(f"linkage on {', '.join(backends)} ...", flush=True)
+                        report["backends"] = compare_backends(engine, night, backends)
+                        patches = instrument(rec, cap)
                     if i == 0:
                         patches.undo()  # the comparisons are not stages
                         print("COPY vs to_sql ...", flush=True)
@@ -1038,6 +1278,8 @@ def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1
                 engine.dispose()
             report["profile"] = prof.results or None
             report["max_rss_mb"] = round(maxrss_bytes() / MB, 1)
+        if history:
+            report["history_summary"] = history_summary(report["history"])
         report["verdict"] = verdict(report)
     finally:
         for k, v in saved_env.items():
@@ -1048,15 +1290,21 @@ def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1
         if temporary:
             shutil.rmtree(work, ignore_errors=True)
     report["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    _write(report_path, report)
     return report
 
 
+def _write(report_path: Path, report: dict) -> None:
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+
+
 def night_entry(night: dt.date, kind: str, rec: Recorder, result: dict) -> dict:
-    """A night's report: its stages, and its total counting a parallel ingest phase once, by its wall time."""
+    """A night's report: its stages, and its total counting a parallel ingest phase once, by its wall time.
+    Through the DAGs (``orchestration`` in ``result``) the total is the runs' wall time, overhead included."""
     stages = rec.table()
     phase = result.pop("ingest_phase")
+    orchestration = result.pop("orchestration", None)
     parallel = set(phase["parallel_stages"])
     for s in stages:
         s["parallel"] = s["stage"] in parallel
@@ -1069,6 +1317,9 @@ def night_entry(night: dt.date, kind: str, rec: Recorder, result: dict) -> dict:
                                                       / phase["wall_seconds"]) if phase["wall_seconds"] else None)
         total = phase["wall_seconds"] + sum(s["seconds"] for s in stages if not s["parallel"])
         total_is = "the ingest phase's wall time + the other stages' seconds"
+    elif orchestration:
+        total = orchestration["dags_wall_seconds"]
+        total_is = "the DAG runs' wall time (dag.test(), one after another): stages and orchestration"
     else:
         total = sum(s["seconds"] for s in stages)
         total_is = "the stages' seconds, summed (one process, one stage at a time)"
@@ -1086,6 +1337,7 @@ def night_entry(night: dt.date, kind: str, rec: Recorder, result: dict) -> dict:
                         "resident sets summed" if parallel else "this process"),
         "peak_rss_with_idle_workers_mb": round(max(peak, later + idle), 1) if parallel else peak,
         "substages": rec.substages(), "per_source_seconds": rec.groups(), "results": result,
+        **({"orchestration": orchestration} if orchestration else {}),
     }
 
 
@@ -1108,6 +1360,11 @@ def verdict(report: dict) -> dict:
             for s, f in zip(inc["stages"], full["stages"], strict=True)}
         out["incremental_vs_full"]["total"] = round(inc["total_seconds"] / full["total_seconds"], 3)
         out["incremental_changed_share"] = inc["change"]["changed_share"]
+    h = report.get("history_summary") or {}
+    if "last_vs_night_2" in h:
+        out["history_last_night_vs_night_2"] = {"measured": h["last_vs_night_2"],
+                                                "target": TARGETS["history_last_night_vs_night_2"],
+                                                "met": h["last_vs_night_2"] <= TARGETS["history_last_night_vs_night_2"]}
     return out
 
 
@@ -1139,6 +1396,11 @@ def render(report: dict) -> str:
         if parallel:
             lines.append(f"  * ran in {phase['workers']} workers side by side: seconds are worker-seconds summed over "
                          f"the workers, rows/s per worker-second; the total counts the phase once, by its wall time")
+        o = night.get("orchestration")
+        if o:
+            lines.append(f"  through the DAGs: {o['dags_wall_seconds']:.2f} s of runs, {o['stage_seconds']:.2f} s in the "
+                         f"stages: orchestration overhead {o['overhead_seconds']:.2f} s "
+                         f"({100 * (o['overhead_share'] or 0):.1f}%)")
         c = night["change"]
         lines.append(f"  changed records: {c['records_changed']:,} of {c['source_records']:,} "
                      f"({100 * (c['changed_share'] or 0):.2f}%); status versions written: "
@@ -1153,6 +1415,22 @@ def render(report: dict) -> str:
                      f"(reduction ratio {b['reduction_ratio']}); recall kept by blocking {b['blocking_recall']} "
                      f"(with the deterministic keys {b['blocking_or_deterministic_keys_recall']}); final linkage "
                      f"F1 {b['final_linkage']['f1']}")
+    be = report.get("backends")
+    if be:
+        lines.append("linkage backends (the first night's records, trained and scored again):")
+        for name, r in be["runs"].items():
+            lines.append(f"  {name:7} {r['seconds']:8.2f} s  {r['comparisons']:,} pairs scored, {r['persons']:,} persons")
+        for key in (k for k in be if k.startswith("same_persons_as_")):
+            lines.append(f"  {key.replace('_', ' ')}: {be[key]}")
+    h = report.get("history_summary")
+    if h and "last_vs_night_2" in h:
+        lines.append(f"\nhistory: {h['nights']} nights; night 2 {h['night_2_seconds']:.2f} s, last night "
+                     f"{h['last_night_seconds']:.2f} s ({h['last_vs_night_2']}x); trend "
+                     f"{h['seconds_per_night_trend']:+.4f} s per night")
+        lines.append(f"  {'grows':30} {'after night 1':>15} {'last night':>15} {'per night':>12} {'at ten years':>16}")
+        for key, g in h["growth"].items():
+            lines.append(f"  {key:30} {g['after_night_1']:>15,} {g['last']:>15,} {g['per_night']:>12,.1f} "
+                         f"{g['projected_at_ten_years']:>16,}")
     for name, v in report.get("verdict", {}).items():
         if isinstance(v, dict) and "met" in v:
             lines.append(f"target {name}: {v['measured']} (target {v['target']}) {'met' if v['met'] else 'NOT MET'}")

@@ -57,3 +57,33 @@ def test_dockerfile_installs_the_pinned_requirements_and_the_package():
     assert "requirements.txt" in dockerfile and "/opt/ridni/include" in dockerfile
     airflow_pin = re.search(r"^apache-airflow==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
     assert f"apache/airflow:{airflow_pin}-python3.11" in dockerfile
+
+
+def test_the_spark_profile_is_a_cluster_the_linkage_setting_reaches():
+    compose = _compose()
+    services = compose["services"]
+    spark = {name for name, svc in services.items() if "spark" in svc.get("profiles", [])}
+    assert spark == {"spark-master", "spark-worker"}
+    # the cluster runs the Spark of requirements.txt's pyspark (driver and executors must agree)
+    pyspark = re.search(r"^pyspark==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+    for name in spark:
+        assert services[name]["image"] == f"apache/spark:{pyspark}", name
+    assert "spark://spark-master:7077" in services["spark-worker"]["command"]
+    assert "--host spark-master" in services["spark-master"]["command"]
+    # the Airflow services carry the setting, and the example's values are ones the code accepts
+    worker = services["airflow-worker"]
+    env = worker["environment"]
+    assert env["RIDNI_LINKAGE_BACKEND"] == "${RIDNI_LINKAGE_BACKEND}"
+    assert env["RIDNI_SPARK_MASTER"] == "${RIDNI_SPARK_MASTER}"
+    assert env["RIDNI_SPARK_DRIVER_HOST"] == "airflow-worker" in services
+    example = dict(ln.split("=", 1) for ln in (ROOT / ".env.example").read_text().splitlines()
+                   if "=" in ln and not ln.startswith("#"))
+    from ridni.linkage.model import BACKENDS
+
+    assert example["RIDNI_LINKAGE_BACKEND"] in BACKENDS
+    # Splink's intermediate tables: one volume that the driver (the Airflow worker) and the executors share
+    scratch = env["RIDNI_SPARK_CHECKPOINT_DIR"]
+    assert f"spark-scratch:{scratch}" in worker["volumes"]
+    assert f"spark-scratch:{scratch}" in services["spark-worker"]["volumes"]
+    # the image the driver runs in has the Java Spark needs
+    assert "openjdk-17-jre-headless" in (ROOT / "Dockerfile").read_text()

@@ -1,4 +1,10 @@
-"""The probabilistic part of linkage: Splink 5 on DuckDB over the standardised records.
+"""The probabilistic part of linkage: Splink 5 over the standardised records, on DuckDB or on Spark.
+
+``RIDNI_LINKAGE_BACKEND`` chooses the engine Splink runs its SQL on: ``duckdb`` (the default: in the
+task's own process, spilling to disk past ``RIDNI_DUCKDB_MEMORY``) or ``spark`` (a Spark session on
+``RIDNI_SPARK_MASTER``, default ``local[2]``; a ``spark://`` URL sends the comparisons to a cluster).
+Both run the same model: the same comparisons, blocking rules and estimation, so the same records give
+the same partition into persons (tests/linkage/test_spark_backend.py).
 
 Parameters are estimated from the data (u by random sampling, m by EM on blocking rules that together
 leave every comparison free once, the prior as the expected share of matching pairs among all pairs);
@@ -13,7 +19,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +31,7 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import And, CustomRule
+from splink.internals.database_api import DatabaseAPI
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +132,7 @@ def _birth_date() -> cl.CustomComparison:
                 f"{both_full} AND abs(date_diff('day', CAST(birth_date_l AS DATE), "
                 "CAST(birth_date_r AS DATE))) <= 31",
                 "within a month (typo)",
+                base_dialect_str="duckdb",  # written in DuckDB's SQL; Splink translates it for Spark
             ),
             cll.CustomLevel("birth_year_l = birth_year_r", "same year"),
             cll.ElseLevel(),
@@ -197,7 +208,12 @@ def term_frequencies(features: pd.DataFrame) -> dict[str, dict[str, float]]:
 def train(features: pd.DataFrame, deterministic_rules: list, extra_fields: dict[str, str] | None = None,
           blocking_rules: list | None = None, em_sessions: list[tuple[str, ...]] | None = None) -> Model:
     """Estimate the model's parameters on ``features``."""
-    api = DuckDBAPI(_duckdb())
+    with _api() as api:
+        return _train(api, features, deterministic_rules, extra_fields, blocking_rules, em_sessions)
+
+
+def _train(api: DatabaseAPI, features: pd.DataFrame, deterministic_rules: list, extra_fields: dict[str, str] | None,
+           blocking_rules: list | None, em_sessions: list[tuple[str, ...]] | None) -> Model:
     records = api.register(features, table_name="records")
     linker = Linker(records, settings(extra_fields, blocking_rules), log_level=logging.WARNING)
     # a first prior for EM to start from; _calibrate_prior replaces it
@@ -215,11 +231,12 @@ def train(features: pd.DataFrame, deterministic_rules: list, extra_fields: dict[
             # refuses it. The other session's estimates (or the defaults) stand for those levels.
             log.warning("EM session skipped: %s", exc)
     model = linker.misc.save_model_to_json()
-    weights = linker.inference.predict(threshold_match_probability=_PRIOR_FLOOR).as_duckdbpyrelation() \
-        .project("match_weight").df()["match_weight"].to_numpy()
+    weights = _columns(api, linker.inference.predict(threshold_match_probability=_PRIOR_FLOOR),
+                       ["match_weight"])["match_weight"].to_numpy()
     model["probability_two_random_records_match"] = _calibrate_prior(
         weights, model["probability_two_random_records_match"], len(features))
-    return Model(model, term_frequencies(features))
+    # kept in DuckDB's SQL whichever engine trained it: one stored form that either backend scores with
+    return Model(_in_dialect(model, "duckdb", settings(extra_fields, blocking_rules)), term_frequencies(features))
 
 
 def _calibrate_prior(weights: np.ndarray, prior: float, records: int) -> float:
@@ -257,12 +274,16 @@ def score(features: pd.DataFrame, model: Model, threshold: float = 0.5, changed_
     changed record are scored (the incremental night; the others were scored on an earlier night).
     Names weigh by their frequencies at training, whatever subset of the records is scored.
     """
-    spec = dict(model.settings, retain_matching_columns=True, retain_intermediate_calculation_columns=True,
-                additional_columns_to_retain=[])
+    with _api() as api:
+        return _score(api, features, model, threshold, changed_only)
+
+
+def _score(api: DatabaseAPI, features: pd.DataFrame, model: Model, threshold: float, changed_only: bool) -> Prediction:
+    spec = dict(_in_dialect(model.settings, api.sql_dialect.sql_dialect_str), retain_matching_columns=True,
+                retain_intermediate_calculation_columns=True, additional_columns_to_retain=[])
     if changed_only:
         spec["blocking_rules_to_generate_predictions"] = [
             And(rule, CHANGED_ONLY) for rule in BLOCKING_RULES]
-    api = DuckDBAPI(_duckdb())
     records = api.register(features, table_name="records")
     linker = Linker(records, spec, log_level=logging.WARNING)
     for column, shares in model.term_frequencies.items():
@@ -271,9 +292,119 @@ def score(features: pd.DataFrame, model: Model, threshold: float = 0.5, changed_
             api.register(lookup, table_name=f"tf_lookup_{column}"), column)
     predicted = linker.inference.predict(threshold_match_probability=threshold)
     # only what the links need crosses into pandas: ids, probability, weight and comparison levels
-    pairs = predicted.as_duckdbpyrelation().project(
-        "unique_id_l, unique_id_r, match_probability, match_weight, COLUMNS('^gamma_')").df()
+    gammas = [c for c in predicted.columns if c.unquote().name.startswith("gamma_")]
+    pairs = _columns(api, predicted, ["unique_id_l", "unique_id_r", "match_probability", "match_weight",
+                                 *(c.unquote().name for c in gammas)])
     return Prediction(pairs, len(pairs))
+
+
+BACKENDS = ("duckdb", "spark")
+
+
+def backend() -> str:
+    """The engine Splink runs on, from ``RIDNI_LINKAGE_BACKEND`` (default ``duckdb``)."""
+    name = os.environ.get("RIDNI_LINKAGE_BACKEND", "duckdb").strip().lower() or "duckdb"
+    if name not in BACKENDS:
+        raise ValueError(f"RIDNI_LINKAGE_BACKEND={name!r}: expected one of {', '.join(BACKENDS)}")
+    return name
+
+
+@contextmanager
+def _api() -> Iterator[DatabaseAPI]:
+    """Splink's connection to the chosen engine, for one training or scoring.
+
+    On a Spark cluster, Splink writes its intermediate tables as Parquet under a folder of their own
+    (in ``RIDNI_SPARK_CHECKPOINT_DIR``: storage that every executor reaches); in local mode it persists
+    them in the session. Either is removed when the training or scoring is done: nights leave nothing behind.
+    """
+    if backend() != "spark":
+        yield DuckDBAPI(_duckdb())
+        return
+    from splink.backends.spark import SparkAPI
+
+    session = spark_session()
+    root = os.environ.get("RIDNI_SPARK_CHECKPOINT_DIR", os.path.join(tempfile.gettempdir(), "ridni-spark"))
+    os.makedirs(root, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix="splink-", dir=root)
+    session.sparkContext.setCheckpointDir(scratch)
+    # locally Spark keeps them in its own memory and disk (fewer writes); a cluster's executors share files
+    lineage = "persist" if session.sparkContext.master.startswith("local") else "parquet"
+    try:
+        yield SparkAPI(spark_session=session, break_lineage_method=lineage,
+                       num_partitions_on_repartition=int(session.conf.get("spark.sql.shuffle.partitions")))
+    finally:  # the session outlives the night: its views and cached tables must not
+        for table in session.catalog.listTables():
+            if table.isTemporary:
+                session.catalog.dropTempView(table.name)
+        session.catalog.clearCache()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _columns(api: DatabaseAPI, frame, names: list[str]) -> pd.DataFrame:
+    """Only the ``names`` columns of a Splink result, as pandas (only what the links need leaves the engine)."""
+    if isinstance(api, DuckDBAPI):
+        return frame.as_duckdbpyrelation().project(", ".join(names)).df()
+    return frame.as_spark_dataframe().select(*names).toPandas()
+
+
+def _in_dialect(spec: dict, dialect: str, code: SettingsCreator | None = None) -> dict:
+    """A stored model's settings in ``dialect``'s SQL: a model trained on one backend scores on the other.
+
+    The comparisons' and blocking rules' SQL is the code's (``code``, default :func:`settings`) rendered
+    for ``dialect``; the estimated m and u probabilities and the prior are the stored model's, level by level.
+    """
+    if spec.get("sql_dialect", dialect) == dialect:
+        return spec
+    fresh = (code or settings()).create_settings_dict(dialect)
+    stored, code = spec["comparisons"], fresh["comparisons"]
+    shape = [(c["output_column_name"], len(c["comparison_levels"])) for c in stored]
+    if shape != [(c["output_column_name"], len(c["comparison_levels"])) for c in code]:
+        raise ValueError(f"the stored model ({spec.get('sql_dialect')}) compares {shape}, not what this code "
+                         f"compares: retrain it on the {dialect} backend")
+    for stored_comparison, comparison in zip(stored, code, strict=True):
+        for stored_level, level in zip(stored_comparison["comparison_levels"], comparison["comparison_levels"],
+                                       strict=True):
+            for key in ("m_probability", "u_probability"):
+                if key in stored_level:
+                    level[key] = stored_level[key]
+    return dict(spec, sql_dialect=dialect, comparisons=code,
+                blocking_rules_to_generate_predictions=fresh["blocking_rules_to_generate_predictions"])
+
+
+_SPARK = None
+
+
+def spark_session():
+    """The process's Spark session on ``RIDNI_SPARK_MASTER`` (default ``local[2]``), made on first use.
+
+    Small by default (``RIDNI_SPARK_DRIVER_MEMORY`` 1g, ``RIDNI_SPARK_SHUFFLE_PARTITIONS`` 2, no web UI)
+    so that it fits beside the night's other work on the Airflow worker; a cluster sizes its executors
+    itself. Splink's similarity functions (Jaro-Winkler, Damerau-Levenshtein) come in its jar, which
+    the session ships to the executors.
+    """
+    global _SPARK
+    if _SPARK is not None and not _SPARK.sparkContext._jsc.sc().isStopped():
+        return _SPARK
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    scratch = os.path.join(tempfile.gettempdir(), "ridni-spark", "local")
+    builder = (SparkSession.builder.appName("ridni-linkage")
+               .master(os.environ.get("RIDNI_SPARK_MASTER", "local[2]"))
+               .config("spark.driver.memory", os.environ.get("RIDNI_SPARK_DRIVER_MEMORY", "1g"))
+               .config("spark.sql.shuffle.partitions", os.environ.get("RIDNI_SPARK_SHUFFLE_PARTITIONS", "2"))
+               .config("spark.default.parallelism", os.environ.get("RIDNI_SPARK_SHUFFLE_PARTITIONS", "2"))
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")  # no progress bars in the task's log
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.local.dir", scratch)
+               .config("spark.jars", similarity_jar_location()))
+    if os.environ.get("RIDNI_SPARK_DRIVER_HOST"):  # on a cluster: the name the executors reach this task by
+        builder = (builder.config("spark.driver.host", os.environ["RIDNI_SPARK_DRIVER_HOST"])
+                   .config("spark.driver.bindAddress", "0.0.0.0"))
+    _SPARK = builder.getOrCreate()
+    _SPARK.sparkContext.setLogLevel("ERROR")
+    return _SPARK
 
 
 def _duckdb():
