@@ -248,14 +248,15 @@ def _nights_index(root: Path, lang: Language) -> str:
 
 
 def _bounds(low, high, lang: Language) -> str:
-    """A row-count expectation's bounds of the night, as run."""
-    _ = lang.gettext
+    """A row-count expectation's bounds of the night, as run, in signs rather than words: they follow the
+    suite's own (English) description in either language."""
     if low is None and high is None:
-        return _("no bound tonight")
+        return "&mdash;"
     if low == high:
-        return lang.number(low)
-    return _("%(low)s to %(high)s") % {"low": "" if low is None else lang.number(low),
-                                        "high": "" if high is None else lang.number(high)}
+        return escape(lang.number(low))
+    if low is None or high is None:
+        return f"{'&le;' if low is None else '&ge;'} {escape(lang.number(high if low is None else low))}"
+    return f"{escape(lang.number(low))}&ndash;{escape(lang.number(high))}"
 
 
 def _validation_page(val: Validation, lang: Language) -> str:
@@ -273,7 +274,7 @@ def _validation_page(val: Validation, lang: Language) -> str:
              (_("Rows in the manifest"), _num(s.get("manifest_rows"), lang)),
              (_("Rows in the previous drop"), _num(s.get("previous_rows"), lang))]
     dl = "\n".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in facts)
-    descriptions = {}
+    descriptions, bounds = {}, {}
     for r in (s.get("gx_result") or {}).get("results", []):
         cfg = r.get("expectation_config") or {}
         name = (cfg.get("meta") or {}).get("ridni_check")
@@ -281,7 +282,7 @@ def _validation_page(val: Validation, lang: Language) -> str:
             descriptions[name] = cfg["description"]
             kwargs = cfg.get("kwargs") or {}
             if cfg.get("type") == "expect_table_row_count_to_be_between":  # the night's bounds, as run
-                descriptions[name] += ": " + _bounds(kwargs.get("min_value"), kwargs.get("max_value"), lang)
+                bounds[name] = _bounds(kwargs.get("min_value"), kwargs.get("max_value"), lang)
     rows = []
     for e in s.get("expectations", []):
         # the fields a check reads; the suite's helper columns (``_age_at_extract``...) are named by the check
@@ -291,7 +292,8 @@ def _validation_page(val: Validation, lang: Language) -> str:
         percent = e.get("unexpected_percent")
         rows.append(
             f"<tr><td>{_verdict(ok, lang)}</td><td><code>{escape(str(e.get('name')))}</code></td>"
-            f"<td>{_code_spans(descriptions.get(e.get('name'), ''))}</td><td><code>{escape(columns)}</code></td>"
+            f"<td>{_code_spans(descriptions.get(e.get('name'), ''))}"
+            f"{': ' + bounds[e.get('name')] if e.get('name') in bounds else ''}</td><td><code>{escape(columns)}</code></td>"
             f'<td class="num">{_num(e.get("unexpected_count"), lang)}</td>'
             f'<td class="num">{"&mdash;" if percent is None else _percent(percent, lang)}</td>'
             f'<td class="num">{_num(e.get("observed_value"), lang)}</td></tr>')
