@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import warnings
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -19,8 +20,9 @@ import sqlalchemy as sa
 from ridni.contracts import load
 from ridni.ingest import validate as v
 from ridni.ingest.run import build_data_docs_for_night
-from ridni.web import data
+from ridni.web import data, labels
 from ridni.web.app import create_app, docs_link
+from ridni.web.i18n import COOKIE, LANGUAGES, language
 
 with warnings.catch_warnings():  # starlette's notice about its httpx-based client
     warnings.simplefilter("ignore")
@@ -31,6 +33,7 @@ from test_parse import NPU, PERSONAL, SAMPLES, parse_sample  # noqa: E402
 
 FIRST = dt.date(2026, 11, 1)
 SOURCES = ("npu_appeals", "ombudsman")
+UK, EN = language("uk"), language("en")
 
 
 def _outcomes(tmp_path: Path, night: dt.date) -> list[v.ValidationOutcome]:
@@ -119,45 +122,56 @@ def test_served_data_docs_have_no_script_no_other_host_and_no_personal_value(tmp
         indexes = {build_data_docs_for_night(conn, s, night, str(docs)) for s in SOURCES}
         uris = dict(conn.execute(sa.text("SELECT file_name, data_docs_uri FROM audit.validation")).all())
     pages_root = docs / "pages"
-    assert indexes == {str((pages_root / night.isoformat() / "index.html").resolve())}
+    assert indexes == {str((pages_root / "uk" / night.isoformat() / "index.html").resolve())}
 
     app = create_app(user_dependency=lambda: "operator", reader=data.Reader(lambda: "postgresql://unused/none"))
-    served = 0
+    served = {code: 0 for code in LANGUAGES}
     with TestClient(app) as client:
-        for path in sorted(pages_root.rglob("*")):
-            if not path.is_file():
-                continue
-            response = client.get("/data-docs/" + path.relative_to(pages_root).as_posix())
-            assert response.status_code == 200, path
-            assert "script-src 'none'" in response.headers["content-security-policy"]
-            if path.suffix != ".html":
-                continue
-            served += 1
-            parser = _Links()
-            parser.feed(response.text)
-            assert "script" not in parser.tags, path
-            assert "stylesheet" in response.text and "link" in parser.tags, path  # styled, from this server
-            for url in parser.urls:
-                parts = urlsplit(url)
-                assert not parts.scheme and not parts.netloc, (path, url)  # relative: this host only
-                if parts.path:
-                    target = client.get(str(PurePosixPath("/data-docs", path.relative_to(pages_root).parent,
-                                                          parts.path)))
+        for code in LANGUAGES:
+            client.get("/data-docs/index.html", params={"lang": code})  # the reader chooses, the cookie keeps it
+            home = pages_root / code
+            for path in sorted(home.rglob("*")):
+                if not path.is_file():
+                    continue
+                here = path.relative_to(home)
+                response = client.get("/data-docs/" + here.as_posix())
+                assert response.status_code == 200, path
+                assert "script-src 'none'" in response.headers["content-security-policy"]
+                if path.suffix != ".html":
+                    continue
+                served[code] += 1
+                assert f'<html lang="{code}">' in response.text, path  # the reader's language is served
+                parser = _Links()
+                parser.feed(response.text)
+                assert "script" not in parser.tags, path
+                assert "stylesheet" in response.text and "link" in parser.tags, path  # styled, from this server
+                for url in parser.urls:
+                    parts = urlsplit(url)
+                    assert not parts.scheme and not parts.netloc, (path, url)  # relative: this host only
+                    target = client.get(str(PurePosixPath("/data-docs", here.parent, parts.path or here.name))
+                                        + (f"?{parts.query}" if parts.query else ""))
                     assert target.status_code == 200, (path, url)  # no broken link
-            leaked = [value for value in (*PERSONAL, bad_sex) if value in response.text]
-            assert not leaked, (path, leaked)
-        night_index = client.get(f"/data-docs/{night.isoformat()}/index.html").text
-        assert client.get("/data-docs/").status_code == 200
+                    if parts.query:  # the language switch: the same page in the other language, then kept
+                        other = parts.query.removeprefix("lang=")
+                        assert other != code and f'<html lang="{other}">' in target.text, (path, url)
+                        assert target.cookies.get(COOKIE) == other
+                        client.get("/data-docs/index.html", params={"lang": code})
+                leaked = [value for value in (*PERSONAL, bad_sex) if value in response.text]
+                assert not leaked, (path, leaked)
+        night_index = client.get(f"/data-docs/{night.isoformat()}/index.html", params={"lang": "en"}).text
+        client.cookies.clear()
+        assert '<html lang="uk">' in client.get("/data-docs/").text  # a new reader: Ukrainian
         # GX's own site (scripts, styles from a CDN) is written beside the pages, and not served
         assert (docs / "site" / "index.html").is_file()
-        assert client.get("/data-docs/%2e%2e/site/index.html").status_code == 404
-    # the index of nights, the night's index, a page per validation
-    assert served == 2 + len(SOURCES) + 1
+        assert client.get("/data-docs/%2e%2e/%2e%2e/site/index.html").status_code == 404
+        assert client.get("/data-docs/%2e%2e/en/index.html").status_code == 404  # one language's folder only
+    # in each language: the index of nights, the night's index, a page per validation
+    assert served == {code: 2 + len(SOURCES) + 1 for code in LANGUAGES}
     rows = re.findall(r'<tr data-source="([a-z_]+)">.*?class="mark (pass|fail)"', night_index)
     assert sorted(rows) == [("npu_appeals", "fail"), ("npu_appeals", "pass"), ("ombudsman", "pass")]
     assert "row count 3 differs from the manifest&#x27;s 4" in night_index
-    # each validation's Data Docs link is its own page, which the HQ page links to
-    assert {Path(u).relative_to(pages_root.resolve()).as_posix() for u in uris.values()} == {
+    # each validation's Data Docs link is its own page, which the HQ page links to in the reader's language
+    assert {Path(u).relative_to((pages_root / "uk").resolve()).as_posix() for u in uris.values()} == {
         f"{night}/npu_appeals/{SAMPLES['npu_appeals'][0]}.html", f"{night}/npu_appeals/npu_appeals_late.csv.html",
         f"{night}/ombudsman/{SAMPLES['ombudsman'][0]}.html"}
     link = docs_link("ombudsman", uris[SAMPLES["ombudsman"][0]], night)
@@ -186,9 +200,46 @@ def test_two_validations_of_one_file_in_a_night_get_a_page_each(tmp_path):
              pages.Validation(9, "ombudsman", FIRST, "ombudsman.csv", False, {**summary, "rows_failed": 3}),
              pages.Validation(8, "npu_appeals", FIRST, None, True, summary)]
     written = pages.write_night(tmp_path, FIRST, night, "ombudsman")
-    root = tmp_path / "pages" / FIRST.isoformat()
+    root = tmp_path / "pages" / "uk" / FIRST.isoformat()
     assert written == {7: root / "ombudsman" / "ombudsman.csv-7.html", 9: root / "ombudsman" / "ombudsman.csv-9.html"}
-    index = (root / "index.html").read_text(encoding="utf-8")
-    assert 'href="ombudsman/ombudsman.csv-7.html"' in index and 'href="ombudsman/ombudsman.csv-9.html"' in index
-    assert 'href="npu_appeals/npu_appeals.html"' in index  # a drop validated as a whole: named by its source
-    assert "(the whole drop)" in index
+    for code, whole_drop in (("uk", "(уся передача)"), ("en", "(the whole drop)")):
+        index = (tmp_path / "pages" / code / FIRST.isoformat() / "index.html").read_text(encoding="utf-8")
+        assert 'href="ombudsman/ombudsman.csv-7.html"' in index and 'href="ombudsman/ombudsman.csv-9.html"' in index
+        assert 'href="npu_appeals/npu_appeals.html"' in index  # a drop validated as a whole: named by its source
+        assert whole_drop in index
+
+
+def test_pages_are_written_in_ukrainian_and_english_with_labels_and_numbers_of_each(tmp_path):
+    """Every page in both languages: the HQ page's catalog, Babel's numbers and dates, the sources' labels,
+    and a switch to the same page in the other language."""
+    from ridni.ingest import docs as pages
+
+    summary = {"rows": 12345, "rows_failed": 1234, "rows_flagged": 0, "bad_row_share": 0.1, "max_bad_row_share": 0.2,
+               "manifest_rows": 12345, "suite": "ridni.ombudsman",
+               "expectations": [{"name": "sex_known", "column": "sex", "success": False,
+                                 "unexpected_count": 1234, "unexpected_percent": 9.99595}]}
+    night = [pages.Validation(1, "ombudsman", FIRST, "ombudsman.csv", False, summary)]
+    pages.write_night(tmp_path, FIRST, night, "ombudsman")
+    root = tmp_path / "pages"
+    written = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert written == sorted(f"{code}/{name}" for code in LANGUAGES for name in (
+        "index.html", "ridni.css", f"{FIRST}/index.html", f"{FIRST}/ombudsman/ombudsman.csv.html"))
+    words = {"uk": ("Перевірка", "не пройшли: 1", "Усі ночі"), "en": ("Validation of", "1 failed", "All nights")}
+    for lang in (UK, EN):
+        validation = (root / lang.code / str(FIRST) / "ombudsman" / "ombudsman.csv.html").read_text(encoding="utf-8")
+        index = (root / lang.code / str(FIRST) / "index.html").read_text(encoding="utf-8")
+        nights = (root / lang.code / "index.html").read_text(encoding="utf-8")
+        source = escape(labels.source("ombudsman", lang))
+        assert f'<html lang="{lang.code}">' in validation
+        assert f"<title>{escape(words[lang.code][0])}" in validation and f"{source}, {lang.date(FIRST)}</title>" in validation
+        assert f"<dd>{source}</dd>" in validation and f"<td>{source}</td>" in index
+        for number in (lang.number(12345), lang.number(1234), f"{lang.number(10.0, 2)}\u00a0%",
+                       f"{lang.number(20, 0)}\u00a0%", f"{lang.number(9.99595, 2)}\u00a0%"):
+            assert number in validation, (lang.code, number)
+        assert f'<td class="num">{lang.number(12345)}</td>' in index
+        assert words[lang.code][1] in index and words[lang.code][2] in index
+        assert f">{lang.date(FIRST)}</a>" in nights and f'href="{FIRST}/index.html"' in nights
+        other = "en" if lang.code == "uk" else "uk"
+        for page in (validation, index, nights):
+            assert f'href="?lang={other}"' in page and "<script" not in page
+    assert UK.number(12345) != EN.number(12345) and UK.date(FIRST) != EN.date(FIRST)  # the test tells them apart

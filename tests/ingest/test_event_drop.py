@@ -88,7 +88,7 @@ def test_a_backlog_is_loaded_in_one_validation_each_file_with_its_counts(env):
     # the Data Docs page of the drop lists the files with failed rows
     with engine.begin() as conn:
         build_data_docs_for_night(conn, SOURCE, NIGHT, str(root / "data_docs"))
-    page = next((root / "data_docs" / "pages" / NIGHT.isoformat() / SOURCE).glob("*.html")).read_text("utf-8")
+    page = next((root / "data_docs" / "pages" / "en" / NIGHT.isoformat() / SOURCE).glob("*.html")).read_text("utf-8")
     assert f"<code>{names[3]}</code>" in page and f"<code>{names[17]}</code>" in page
     assert f"<code>{names[0]}</code>" not in page
 

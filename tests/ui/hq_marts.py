@@ -15,6 +15,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from ridni.web import i18n
+
 NIGHTS = [dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)]
 LAST = NIGHTS[-1]
 HEADLINE = {  # group -> value per night (None: suppressed, 1 to 4)
@@ -143,9 +145,11 @@ LATE = "ombudsman"  # no drop by the late hour on the last night; exchange_retur
 
 
 def _fill_ingestion(conn, data_docs: Path) -> None:
-    site = data_docs / "pages"  # the served Data Docs pages (ridni.ingest.docs)
-    site.mkdir(parents=True, exist_ok=True)
-    (site / "index.html").write_text("<html><body><h1>Data Docs index</h1></body></html>", encoding="utf-8")
+    site = data_docs / "pages"  # the served Data Docs pages (ridni.ingest.docs), a folder per language
+    for code in i18n.LANGUAGES:
+        (site / code).mkdir(parents=True, exist_ok=True)
+        (site / code / "index.html").write_text(f"<html lang=\"{code}\"><body><h1>Data Docs index</h1></body></html>",
+                                                encoding="utf-8")
     for night in NIGHTS:
         for source, (status, received, loaded, quarantined, ok) in QUALITY.items():
             if night != LAST:
@@ -166,10 +170,12 @@ def _fill_ingestion(conn, data_docs: Path) -> None:
                 "RETURNING load_id"),
                 {"d": drop_id, "s": source, "n": night, "f": f"{source}.csv", "h": sha, "rr": received,
                  "rl": loaded, "rq": quarantined}).scalar()
-            page = site / night.isoformat() / source / f"{source}.csv.html"
-            page.parent.mkdir(parents=True, exist_ok=True)
-            page.write_text(f"<html><body><h1>Validation of {source} on {night}</h1>"
-                            f"<p>{quarantined} rows failed</p></body></html>", encoding="utf-8")
+            for code in i18n.LANGUAGES:
+                page = site / code / night.isoformat() / source / f"{source}.csv.html"
+                page.parent.mkdir(parents=True, exist_ok=True)
+                page.write_text(f"<html lang=\"{code}\"><body><h1>Validation of {source} on {night}</h1>"
+                                f"<p>{quarantined} rows failed</p></body></html>", encoding="utf-8")
+            page = site / i18n.DEFAULT / night.isoformat() / source / f"{source}.csv.html"  # as write_night returns
             conn.execute(sa.text(
                 "INSERT INTO audit.validation (load_id, source_id, extract_date, file_name, suite, success, "
                 "rows_evaluated, rows_failed, summary, data_docs_uri) VALUES (:l, :s, :n, :f, :suite, :ok, :rr, "

@@ -26,7 +26,7 @@ from hq_server import hq_page_server, screenshot, sign_in
 
 from ridni import db
 from ridni.web import labels
-from ridni.web.i18n import Language
+from ridni.web.i18n import LANGUAGES, Language
 
 OUTPUT = Path(__file__).resolve().parent / "output"
 NIGHTLY_SOURCES = ["children_deported", "coordhq_cases", "icrc_confirmations", "mvs_register", "npu_appeals",
@@ -319,10 +319,14 @@ def test_a_past_night(page, server, demo_warehouse):
     assert page.locator("h1").inner_text() == f"Situation on {EN.date(last, 'long')}"
 
 
-def test_data_docs_link_opens_the_sources_validation(page, server, demo_warehouse, marts):
-    """From a source's Data Docs link to its validation page of the night, styled under the page's policy,
-    and from there to the night's index, which lists every source that delivered with its mark."""
-    running, _ = server
+@pytest.mark.parametrize("code", ["uk", "en"])
+def test_data_docs_link_opens_the_sources_validation(server, browser, demo_warehouse, marts, code):
+    """From a source's Data Docs link to its validation page of the night, in the reader's language, styled
+    under the page's policy; from there to the night's index, which lists every source that delivered with
+    its mark; and the page's switch opens the same page in the other language."""
+    running, password = server
+    lang, other = (UK, EN) if code == "uk" else (EN, UK)
+    _ = lang.gettext
     last = demo_warehouse.last
     quality = marts["quality"]
     validated = quality.loc[quality["data_docs_uri"].notna()]
@@ -333,32 +337,55 @@ def test_data_docs_link_opens_the_sources_validation(page, server, demo_warehous
         if "Content Security Policy" in msg.text:
             blocked.append(msg.text)
 
-    page.on("console", policy_notice)
-    page.goto(f"{running.base_url}/ridni-hq/?night={last}")
-    page.locator(f'table.quality tr[data-source="{source}"] a', has_text="Data Docs").click()
-    page.wait_for_url(re.compile(rf".*/ridni-hq/data-docs/{last}/{source}/[^/]+\.html$"))
-    assert page.title() == f"Validation of {source} {last}"
-    assert page.locator(".verdict").inner_text() in ("\u2713 passed", "\u2717 failed")
-    assert page.locator("table.expectations tbody tr").count() > 0
-    # styled by the server's own stylesheet: the verdict has its coloured badge, the table its header shade
-    assert page.eval_on_selector(".verdict", "e => getComputedStyle(e).borderRadius") != "0px"
-    assert page.eval_on_selector("th", "e => getComputedStyle(e).backgroundColor") == "rgb(241, 244, 247)"
-    assert page.locator("script").count() == 0
+    context, page = sign_in(browser, running, password)  # a new reader: Ukrainian
+    try:
+        page.on("console", policy_notice)
+        page.goto(f"{running.base_url}/ridni-hq/?night={last}" + ("&lang=en" if code == "en" else ""))
+        page.locator(f'table.quality tr[data-source="{source}"] a', has_text="Data Docs").click()
+        page.wait_for_url(re.compile(rf".*/ridni-hq/data-docs/{last}/{source}/[^/]+\.html$"))
+        assert page.evaluate("document.documentElement.lang") == code
+        label = labels.source(source, lang)
+        assert page.title() == _("Validation of %(source)s, %(night)s") % {"source": label, "night": lang.date(last)}
+        assert page.locator("h1").inner_text() == _("Validation of %(source)s") % {"source": label}
+        assert page.locator(".verdict").inner_text() in (f"\u2713 {_('passed')}", f"\u2717 {_('failed')}")
+        facts = dict(zip(page.locator("dt").all_inner_texts(), page.locator("dd").all_inner_texts(), strict=True))
+        assert facts[_("Source")] == label and facts[_("Night")] == lang.date(last)
+        assert facts[_("Rows")] == lang.number(number(facts[_("Rows")]))  # grouped as the language groups
+        assert page.locator("table.expectations tbody tr").count() > 0
+        # styled by the server's own stylesheet: the verdict has its coloured badge, the table its header shade
+        assert page.eval_on_selector(".verdict", "e => getComputedStyle(e).borderRadius") != "0px"
+        assert page.eval_on_selector("th", "e => getComputedStyle(e).backgroundColor") == "rgb(241, 244, 247)"
+        assert page.locator("script").count() == 0
 
-    page.get_by_role("link", name=last.isoformat()).click()
-    page.wait_for_url(re.compile(rf".*/ridni-hq/data-docs/{last}/index\.html$"))
-    listed = rows_of(page, "table.validations tbody tr")
-    assert {r[0] for r in listed} == set(validated["source_id"])
-    for source_id, ok in validated[["source_id", "validation_success"]].itertuples(index=False):
-        marks = {r[2] for r in listed if r[0] == source_id}
-        assert marks == {"\u2713 passed"} if ok else "\u2717 failed" in marks, (source_id, marks)
-    OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=str(OUTPUT / "data_docs_index.png"), full_page=True)
-    page.locator(f'table.validations tr[data-source="{source}"] a').first.click()
-    page.wait_for_url(re.compile(rf".*/ridni-hq/data-docs/{last}/{source}/[^/]+\.html$"))
-    page.screenshot(path=str(OUTPUT / "data_docs_validation.png"), full_page=True)
-    page.remove_listener("console", policy_notice)
-    assert not blocked, blocked  # nothing the policy had to block
+        page.get_by_role("link", name=lang.date(last), exact=True).click()
+        page.wait_for_url(re.compile(rf".*/ridni-hq/data-docs/{last}/index\.html$"))
+        assert page.evaluate("document.documentElement.lang") == code
+        listed = page.eval_on_selector_all("table.validations tbody tr", "rows => rows.map(r => "
+                                           "[r.dataset.source, ...Array.from(r.cells).map(c => c.textContent.trim())])")
+        assert {r[0] for r in listed} == set(validated["source_id"])
+        assert all(r[1] == labels.source(r[0], lang) for r in listed), listed
+        for source_id, ok in validated[["source_id", "validation_success"]].itertuples(index=False):
+            marks = {r[3] for r in listed if r[0] == source_id}
+            assert marks == {f"\u2713 {_('passed')}"} if ok else f"\u2717 {_('failed')}" in marks, (source_id, marks)
+        screenshot(page, f"data_docs_index_{code}.png")
+        page.locator(f'table.validations tr[data-source="{source}"] a').first.click()
+        page.wait_for_url(re.compile(rf".*/ridni-hq/data-docs/{last}/{source}/[^/]+\.html$"))
+        screenshot(page, f"data_docs_validation_{code}.png")
+
+        # the switch: the same page in the other language, kept for the next page
+        here = page.url
+        page.get_by_role("link", name=LANGUAGES[other.code]).click()
+        page.wait_for_url(re.compile(rf".*lang={other.code}$"))
+        assert page.url.split("?")[0] == here and page.evaluate("document.documentElement.lang") == other.code
+        assert page.locator("h1").inner_text() == other.gettext("Validation of %(source)s") % {
+            "source": labels.source(source, other)}
+        page.get_by_role("link", name=other.gettext("All nights")).click()
+        page.wait_for_url(re.compile(r".*/ridni-hq/data-docs/index\.html$"))
+        assert page.evaluate("document.documentElement.lang") == other.code
+        page.remove_listener("console", policy_notice)
+        assert not blocked, blocked  # nothing the policy had to block
+    finally:
+        context.close()
 
 
 def test_page_in_the_airflow_navigation(page, server, demo_warehouse):

@@ -255,10 +255,13 @@ def test_numbers_and_dates_in_each_language():
 
 
 def _extracted() -> set:
-    from babel.messages.extract import extract_from_dir
+    from babel.messages.extract import extract_from_dir, extract_from_file
 
-    return {m[2] if isinstance(m[2], str) else tuple(m[2])
-            for m in extract_from_dir(str(i18n.LOCALE_DIR.parent), method_map=[("**.py", "python")])}
+    found = []
+    for source in i18n.TEXT_SOURCES:
+        found += (extract_from_dir(str(source), method_map=[("**.py", "python")]) if source.is_dir()
+                  else ((source.name, *m) for m in extract_from_file("python", str(source))))
+    return {m[2] if isinstance(m[2], str) else tuple(m[2]) for m in found}
 
 
 def test_every_text_has_its_ukrainian_translation():
@@ -304,7 +307,8 @@ def test_no_text_is_looked_up_inside_an_f_string():
 
     lookups = {"_", "gettext", "ngettext"}
     hidden = []
-    for path in sorted(i18n.LOCALE_DIR.parent.glob("*.py")):
+    for path in sorted(p for source in i18n.TEXT_SOURCES for p in (source.glob("*.py") if source.is_dir()
+                                                                     else [source])):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.JoinedStr):
                 for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):

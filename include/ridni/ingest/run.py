@@ -78,4 +78,4 @@ def build_data_docs_for_night(conn, source_id: str, night: dt.date, docs_dir: st
     for validation_id, page in docs.write_night(docs_dir, night, validations, source_id).items():
         conn.execute(sa.text("UPDATE audit.validation SET data_docs_uri = :u WHERE id = :id"),
                      {"u": str(page.resolve()), "id": validation_id})
-    return str((docs.pages_dir(docs_dir) / night.isoformat() / "index.html").resolve())
+    return str(docs.night_index(docs_dir, night).resolve())

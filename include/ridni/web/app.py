@@ -7,9 +7,9 @@ Routes (all behind the user dependency, Airflow's authentication in production):
 - ``GET /counts.{csv,xlsx}``, ``GET /region_counts.{csv,xlsx}`` (``?night=``) the night's full breakdown and
   its region x category table, as the exports write them (suppressed counts as "<5");
 - ``?lang=uk|en`` on any page: its language (Ukrainian by default), kept in a cookie;
-- ``GET /data-docs/<path>`` the Data Docs pages (``RIDNI_DATA_DOCS/pages``, :mod:`ridni.ingest.docs`): each
-  night's validations with their marks and counts, plain HTML with a local stylesheet and no script, so
-  they work under this policy; a source's Data Docs link on the page opens its validation of the night;
+- ``GET /data-docs/<path>`` the Data Docs pages (``RIDNI_DATA_DOCS/pages/<lang>``, :mod:`ridni.ingest.docs`) in
+  the reader's language: each night's validations with their marks and counts, plain HTML with a local
+  stylesheet and no script, so they work under this policy; a source's Data Docs link on the page opens its validation of the night;
 - ``/review...`` the case officers' review page (``ridni.web.review``, behind its own dependency).
 
 Every response forbids loading anything from elsewhere (Content-Security-Policy ``default-src 'self'``;
@@ -67,7 +67,10 @@ def docs_link(source_id: str, uri: str, night: dt.date) -> str | None:
     target = Path(uri.removeprefix("file://")).resolve()
     if not target.is_relative_to(site):
         return None  # not a served page (e.g. GX's own site): shown as text
-    return "data-docs/" + quote(target.relative_to(site).as_posix())
+    served = target.relative_to(site).parts
+    if served and served[0] in i18n.LANGUAGES:  # a language's copy: the route serves the reader's language
+        served = served[1:]
+    return "data-docs/" + quote("/".join(served))
 
 
 def create_app(user_dependency=airflow_user, reader: data.Reader | None = None, officer_dependency=case_officer,
@@ -180,10 +183,15 @@ def create_app(user_dependency=airflow_user, reader: data.Reader | None = None, 
         if site is None:
             return message(request, page.N_("No Data Docs here"), page.N_("Data Docs are kept outside this server."),
                            404)
-        target = (site / (path or "index.html")).resolve()
-        if not target.is_relative_to(site) or not target.is_file():
+        home = (site / language(request).code).resolve()  # the pages in the reader's language
+        target = (home / (path or "index.html")).resolve()
+        if not target.is_relative_to(home) or not target.is_file():
             return message(request, page.N_("Not found"), page.N_("No such Data Docs page."), 404)
-        return FileResponse(target)
+        response = FileResponse(target)
+        chosen = request.query_params.get("lang")
+        if chosen in i18n.LANGUAGES:  # the page's language switch: kept for the next pages, as on the HQ page
+            response.set_cookie(i18n.COOKIE, chosen, max_age=365 * 86400, samesite="lax", httponly=True)
+        return response
 
     app.include_router(review.router(desk or review.review_desk(), officer_dependency,
                                      content_security_policy("'self'")))

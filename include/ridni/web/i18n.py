@@ -6,7 +6,8 @@ Ukrainian translations live in ``locale/uk/LC_MESSAGES/messages.po``, compiled i
 chosen locale, times in Kyiv time. A page picks its language from ``?lang=`` (then kept in a cookie),
 else the cookie, else Ukrainian. To add texts: mark them, then (docs/review.md)
 
-    pybabel extract -F include/ridni/web/locale/babel.cfg -o include/ridni/web/locale/messages.pot include/ridni/web
+    pybabel extract -F include/ridni/web/locale/babel.cfg -o include/ridni/web/locale/messages.pot \
+        include/ridni/web include/ridni/ingest/docs.py
     pybabel update -i include/ridni/web/locale/messages.pot -d include/ridni/web/locale
 """
 
@@ -28,6 +29,8 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 
 LOCALE_DIR = Path(__file__).with_name("locale")
+# the code whose texts the catalog holds: the web pages, and the Data Docs pages (ridni.ingest.docs)
+TEXT_SOURCES = (Path(__file__).parent, Path(__file__).parent.parent / "ingest" / "docs.py")
 DOMAIN = "messages"
 DEFAULT = "uk"
 LANGUAGES = {"uk": "Українська", "en": "English"}  # each in its own language, for the switch
