@@ -31,7 +31,7 @@ night's ``validate`` then includes Great Expectations' import, as it always did.
 The stages named in the report are timed in the process that runs them: the steps and a few parts of
 the load mark their stages through ``ridni.timing``, to which the bench's recorder listens, and the
 public functions inside a step are wrapped for the time of the run (:func:`instrument`):
-``verify_archive`` (the ingest step's own time; receive: sha256 + archive copy; manifest check), ``parse`` (``parse_file``), ``validate`` (the GX suite),
+``verify_archive`` (the ingest step's own time; receive: sha256 + archive copy; manifest check), ``parse`` (marked in ``ridni.ingest.load``), ``validate`` (the GX suite),
 ``load`` (the rest of ``load_drop``: row hash, COPY into staging, merge into core, withdrawals,
 commit), ``data_docs`` (the source's Data Docs, which its DAG builds after the ingest) -- these five
 make the *ingest phase* --, then ``standardise`` (``build_features``), ``link``
@@ -375,7 +375,7 @@ def instrument(rec: Recorder, cap: Capture) -> Patches:
     # the ingest DAG's build_data_docs task (and the bench's own ingest_and_docs) call ridni.night.data_docs
     p.wrap(night_steps, "data_docs", _timed(rec, "data_docs", lambda r, *a, **k: 1))
     p.wrap(ingest_run, "load_drop", _timed(rec, "load", lambda r, *a, **k: r.rows_loaded))
-    p.wrap(load, "parse_file", _timed(rec, "parse", lambda r, *a, **k: len(r.rows)))
+    # parse: the package marks it (ridni.timing), the files of an event drop parsed together included
     p.wrap(load, "validate", _timed(rec, "validate", lambda r, contract, rows, **k: len(rows)))
 
     def copy_for(module):

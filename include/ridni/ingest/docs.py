@@ -144,7 +144,7 @@ def _write(path: Path, text: str) -> None:
     data = text.encode("utf-8")
     if path.is_file() and path.read_bytes() == data:
         return
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # a writer's own, then renamed over the page at once
     tmp.write_bytes(data)
     tmp.replace(path)
 

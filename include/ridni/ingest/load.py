@@ -319,8 +319,9 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
     """
     load_id = _start_load(conn, drop, f, dag_run_id)
     label = drops.file_label(f.name, contract.file_pattern)  # what reasons may call the file
-    with drops.open_archived(f.archive_uri) as fh:
+    with drops.open_archived(f.archive_uri) as fh, timing.stage("parse"):
         parsed = parse_file(contract, fh, label)  # raises FileRejected for a broken file
+    timing.add_rows("parse", len(parsed.rows))
     rows = parsed.rows
     problems = parsed.problems
     if contract.cadence == "delta":
@@ -396,9 +397,11 @@ def _load_files_together(conn: Connection, contract: Contract, drop: drops.Drop,
     for f in files:
         load_ids.append(_start_load(conn, drop, f, dag_run_id))
         labels.append(drops.file_label(f.name, contract.file_pattern))
-        with drops.open_archived(f.archive_uri) as fh:
+        with drops.open_archived(f.archive_uri) as fh, timing.stage("parse"):
             read.append(read_file(contract, fh, labels[-1]))  # raises FileRejected for a broken file
-    parsed = parse_batch(contract, read)
+    with timing.stage("parse"):
+        parsed = parse_batch(contract, read)
+    timing.add_rows("parse", len(parsed.rows))
     rows, problems, counts = parsed.rows, parsed.problems, parsed.rows_per_file
     # GX names a failed row by its batch number (the file's own line is not unique in the batch)
     batch = rows.drop(columns=["line_no"]).rename(columns={BATCH_ROW: "line_no"})

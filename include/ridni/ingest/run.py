@@ -65,6 +65,10 @@ def build_data_docs_for_night(conn, source_id: str, night: dt.date, docs_dir: st
     from ridni.ingest import docs
     from ridni.ingest.validate import ValidationOutcome, build_data_docs
 
+    # The sources' docs steps of one night run side by side (one per ingest DAG) and share the night's
+    # index: one at a time, each reading the validations the others committed before it.
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('ridni.data_docs'), :day)"),
+                 {"day": night.toordinal()})
     rows = conn.execute(sa.text(
         "SELECT id, source_id, file_name, success, summary FROM audit.validation WHERE extract_date = :n "
         "ORDER BY id"), {"n": night}).all()
