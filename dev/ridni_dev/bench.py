@@ -886,7 +886,7 @@ def compare_backends(engine, night: dt.date, backends: list[str]) -> dict:
             seconds = time.perf_counter() - t0
             partitions[name] = persons()
             out["runs"][name] = {"seconds": round(seconds, 2), "records": counts["records"],
-                                 "persons": counts["persons"], "comparisons": counts["comparisons"],
+                                 "persons": counts["persons"], "pairs_above_lower": counts["pairs_above_lower"],
                                  "splink_links": counts["splink_links"], "review_pairs": counts["review_pairs"]}
     finally:
         if saved is None:
@@ -1419,7 +1419,7 @@ def render(report: dict) -> str:
     if be:
         lines.append("linkage backends (the first night's records, trained and scored again):")
         for name, r in be["runs"].items():
-            lines.append(f"  {name:7} {r['seconds']:8.2f} s  {r['comparisons']:,} pairs scored, {r['persons']:,} persons")
+            lines.append(f"  {name:7} {r['seconds']:8.2f} s  {r['pairs_above_lower']:,} pairs at or above the review band, {r['persons']:,} persons")
         for key in (k for k in be if k.startswith("same_persons_as_")):
             lines.append(f"  {key.replace('_', ' ')}: {be[key]}")
     h = report.get("history_summary")

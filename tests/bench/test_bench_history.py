@@ -51,7 +51,7 @@ def test_history_records_each_night_and_what_grows(tmp_path, server_url):
     assert set(backends["runs"]) == {"duckdb", "spark"}
     assert backends["spark_session"]["master"] == "local[2]"
     assert backends["same_persons_as_duckdb"] == {"spark": True}
-    assert backends["runs"]["spark"]["comparisons"] == backends["runs"]["duckdb"]["comparisons"] > 0
+    assert backends["runs"]["spark"]["pairs_above_lower"] == backends["runs"]["duckdb"]["pairs_above_lower"] > 0
     text = bench.render(report)
     assert "history: 3 nights" in text and "source_record_version_rows" in text and "spark" in text
 
