@@ -239,7 +239,11 @@ def test_ui_stop_stops_the_demos_embedded_postgresql(tmp_path):
     data_dir = tmp_path / "var"
     data_dir.mkdir()
     pgdata = data_dir / "pgdata"
-    url = db.embedded_url(pgdata)
+    started = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from ridni import db; "
+                              "print(db.embedded_url(Path(sys.argv[1])))", str(pgdata)],
+                             capture_output=True, text=True, timeout=120)  # as the demo starts it: another process
+    assert started.returncode == 0, started.stderr[-3000:]
+    url = started.stdout.splitlines()[-1]
     pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
     engine = sa.create_engine(url)
     with engine.connect() as conn:
