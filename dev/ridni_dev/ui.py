@@ -21,6 +21,7 @@ import re
 import secrets
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -195,6 +196,10 @@ def start(port: int = 8080, timeout: float = 180.0, out=sys.stdout) -> int:
         print(f"the UI is running already (process group {running})", file=out)
         _print_access(out, port, home)
         return 0
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            print(f"port {port} is taken by another program: bash bin/ui --port <another>", file=out)
+            return 1
     password(home)
     s = settings()
     if not s.warehouse_url and (s.embedded_pgdata / "PG_VERSION").exists():

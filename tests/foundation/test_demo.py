@@ -90,10 +90,20 @@ class _Connection:
         return json.loads(self.extra) if self.extra else {}
 
 
+def _drop_role(url: str) -> None:
+    admin = sa.create_engine(db.normalise_url(url), isolation_level="AUTOCOMMIT")
+    role = ui.hq_reader_role(url)
+    with admin.connect() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"), {"r": role})
+        conn.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
+    admin.dispose()
+
+
 @pytest.fixture(scope="module")
-def demo(make_database, tmp_path_factory) -> Demo:
+def demo(make_database, tmp_path_factory, request) -> Demo:
     work = tmp_path_factory.mktemp("demo")
     url = make_database()
+    request.addfinalizer(lambda: _drop_role(url))  # the demo's reader role is the server's, not the database's
     env = _clean_env(AIRFLOW_HOME=str(work / "airflow"), RIDNI_DATA_DIR=str(work / "var"), RIDNI_WAREHOUSE_URL=url)
     started = dt.datetime.now(dt.UTC)
     run = subprocess.run(["bash", "bin/demo", "--persons", "300"], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -103,13 +113,7 @@ def demo(make_database, tmp_path_factory) -> Demo:
     read = subprocess.run([sys.executable, "-c", READ_HOME], env=_clean_env(AIRFLOW_HOME=env["AIRFLOW_HOME"]),
                           capture_output=True, text=True, timeout=120)
     assert read.returncode == 0, read.stderr[-3000:]
-    yield Demo(env, work / "airflow", work / "var", url, console, started, json.loads(read.stdout.splitlines()[-1]))
-    admin = sa.create_engine(db.normalise_url(url), isolation_level="AUTOCOMMIT")
-    role = ui.hq_reader_role(url)
-    with admin.connect() as conn:
-        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"), {"r": role})
-        conn.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
-    admin.dispose()
+    return Demo(env, work / "airflow", work / "var", url, console, started, json.loads(read.stdout.splitlines()[-1]))
 
 
 def test_the_console_shows_one_line_per_dag_run_and_the_summary_the_log_file_the_rest(demo):
@@ -239,7 +243,11 @@ def test_ui_stop_stops_the_demos_embedded_postgresql(tmp_path):
     data_dir = tmp_path / "var"
     data_dir.mkdir()
     pgdata = data_dir / "pgdata"
-    url = db.embedded_url(pgdata)
+    started = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from ridni import db; "
+                              "print(db.embedded_url(Path(sys.argv[1])))", str(pgdata)],
+                             capture_output=True, text=True, timeout=120)  # as the demo starts it: another process
+    assert started.returncode == 0, started.stderr[-3000:]
+    url = started.stdout.splitlines()[-1]
     pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -252,3 +260,16 @@ def test_ui_stop_stops_the_demos_embedded_postgresql(tmp_path):
     assert stopped.stdout.splitlines() == ["Airflow UI: not running", f"embedded PostgreSQL: stopped (pid {pid})"]
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_bin_ui_refuses_a_port_another_program_holds(tmp_path):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        env = _clean_env(AIRFLOW_HOME=str(tmp_path / "airflow"), RIDNI_DATA_DIR=str(tmp_path / "var"))
+        run = subprocess.run([str(Path(sys.executable).with_name("ridni")), "ui", "--port", str(port)], cwd=ROOT,
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stderr
+    assert f"port {port} is taken by another program" in run.stdout
+    assert not (tmp_path / "airflow" / ui.PID_FILE).exists()
