@@ -128,3 +128,19 @@ def browser():
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def owner(review_warehouse):
+    """The review warehouse as its owner (the pipeline's role): for setting up and reading back."""
+    engine = db.make_engine(review_warehouse.url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def reviewer(review_warehouse):
+    """The review warehouse as the review page's login: it may only record decisions."""
+    engine = db.make_engine(review_warehouse.reviewer_url)
+    yield engine
+    engine.dispose()

@@ -32,20 +32,6 @@ with warnings.catch_warnings():  # starlette's notice about its httpx-based clie
 OFFICER = "officer.kovalenko"
 
 
-@pytest.fixture(scope="module")
-def owner(review_warehouse):
-    engine = db.make_engine(review_warehouse.url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def reviewer(review_warehouse):
-    engine = db.make_engine(review_warehouse.reviewer_url)
-    yield engine
-    engine.dispose()
-
-
 def _client(url: str, officer: str = OFFICER) -> TestClient:
     desk = data.Reader(lambda: url, check=review.check_reviewer, readonly=False)
     return TestClient(create_app(user_dependency=lambda: "analyst", officer_dependency=lambda: officer, desk=desk),

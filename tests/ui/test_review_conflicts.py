@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from hq_demo import PSEUDONYM_KEY
 from review_night import NEXT_NIGHT
 
-from ridni import db
 from ridni.decide.run import decide_night
 from ridni.privacy import pseudonymise
 from ridni.review import decisions, queue
@@ -34,20 +33,6 @@ with warnings.catch_warnings():  # starlette's notice about its httpx-based clie
 
 OFFICER = "officer.shevchenko"
 THIRD_NIGHT = NEXT_NIGHT + dt.timedelta(days=1)
-
-
-@pytest.fixture(scope="module")
-def owner(review_warehouse):
-    engine = db.make_engine(review_warehouse.url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def reviewer(review_warehouse):
-    engine = db.make_engine(review_warehouse.reviewer_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -90,13 +90,6 @@ def officer(browser, server):
 
 
 @pytest.fixture(scope="module")
-def owner(review_warehouse):
-    engine = db.make_engine(review_warehouse.url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
 def persons_before(owner) -> int:
     with owner.connect() as conn:
         return conn.execute(sa.text("SELECT count(DISTINCT person_id) FROM core.person_link")).scalar()
