@@ -7,7 +7,9 @@ quarantined, always; the database enforces it on ``staging.load``.
 
 What is loaded again and what is not:
 - a full snapshot whose files are those of the source's latest load is unchanged
-  (skipped); any other snapshot is loaded whole, an earlier state included;
+  (skipped); any other snapshot is loaded whole, an earlier state included, and of a
+  one-file snapshot in lines (CSV, JSON Lines) only the lines that differ from the
+  latest snapshot's are parsed and validated (:mod:`ridni.ingest.snapshot_lines`);
 - an event file whose content was loaded before, under any name, is skipped;
 - a register delta applies once per seq: the same seq with the same content is
   skipped, with other content refused with an alert.
@@ -37,8 +39,17 @@ from ridni import timing
 from ridni.alerts import Alert, raise_alert
 from ridni.contracts import MIN_WITHDRAWALS_HELD, Contract
 from ridni.db import copy_frame, read_text_frame
-from ridni.ingest import drops
-from ridni.ingest.parse import BATCH_ROW, FILE_NO, FileRejected, Problem, parse_batch, parse_file, read_file
+from ridni.ingest import drops, snapshot_lines
+from ridni.ingest.parse import (
+    BATCH_ROW,
+    FILE_NO,
+    FileRejected,
+    Problem,
+    file_bytes,
+    parse_batch,
+    parse_file,
+    read_file,
+)
 from ridni.ingest.validate import quality_flags, validate
 
 log = logging.getLogger(__name__)
@@ -310,20 +321,27 @@ def _previous_rows(conn: Connection, source_id: str, night: dt.date) -> int | No
 
 def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.ArchivedFile,
                declared_rows: int | None, max_bad_share: float, max_volume_change: float,
-               dag_run_id: str | None, standing: pd.DataFrame | None = None,
+               dag_run_id: str | None, standing: pd.DataFrame | None = None, *,
+               compare_lines: bool = False, previous: snapshot_lines.LineIndex | None = None,
                ) -> tuple[FileReport, pd.Series, list[int]]:
     """Parse, validate and stage one file; return its report, the keys it mentioned and the staged lines
     that a later line of the same record supersedes (see :func:`_merge_into_core`).
 
     ``standing``: the source's standing records as the file finds them (read here when not given).
+    ``compare_lines``: the file is a snapshot's only file; its lines are compared with ``previous``, the
+    index of the source's latest snapshot, and only the lines not there are parsed and validated
+    (:mod:`ridni.ingest.snapshot_lines`); tonight's index is kept for the next snapshot.
     """
     load_id = _start_load(conn, drop, f, dag_run_id)
     label = drops.file_label(f.name, contract.file_pattern)  # what reasons may call the file
     with drops.open_archived(f.archive_uri) as fh, timing.stage("parse"):
-        parsed = parse_file(contract, fh, label)  # raises FileRejected for a broken file
+        data = file_bytes(fh, label)
+        lines = snapshot_lines.cut(contract, data) if compare_lines else None
+        parsed, same, at = _parse_changed_lines(contract, data, label, lines, previous)
     timing.add_rows("parse", len(parsed.rows))
     rows = parsed.rows
     problems = parsed.problems
+    unchanged = int(same.sum())
     if contract.cadence == "delta":
         rows = _in_application_order(rows)
         problems = problems + _register_problems(conn, drop, rows)
@@ -332,7 +350,7 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
         # only a full snapshot's size is comparable night to night (deltas and events vary by nature)
         previous_rows=_previous_rows(conn, drop.source_id, drop.night) if contract.cadence == "snapshot" else None,
         problems=problems, max_bad_row_share=max_bad_share, max_volume_change=max_volume_change,
-        file_name=label,
+        file_name=label, rows_unchanged=unchanged,
     )
     conn.execute(
         sa.text(
@@ -371,10 +389,72 @@ def _load_file(conn: Connection, contract: Contract, drop: drops.Drop, f: drops.
         })
         copy_frame(conn, "quarantine.rejected_row",
               ["load_id", "source_id", "file_name", "sha256", "line_no", "reasons", "record"], quarantined)
-    report = FileReport(f.name, "loaded", len(rows), len(good), len(bad), load_id)
+    report = FileReport(f.name, "loaded", len(rows) + unchanged, len(good) + unchanged, len(bad), load_id)
     _finish_load(conn, load_id, report)
     seen = rows["record_key"].dropna().astype(str)
+    if unchanged:
+        seen = pd.concat([seen, pd.Series(previous.keys.take(at[same]).to_pandas(), dtype="str")],
+                         ignore_index=True)
+    if compare_lines:
+        _keep_line_index(conn, contract, load_id, f.sha256, lines, same, at, previous, good)
     return report, seen, _superseded(staged)
+
+
+def _parse_changed_lines(contract: Contract, data: bytes, label: str, lines: snapshot_lines.Lines | None,
+                         previous: snapshot_lines.LineIndex | None):
+    """The file parsed, less the lines ``previous`` holds (``lines`` None: the whole file); returns the parse
+    (rows and problems numbered by the file's lines), which lines were left out (a boolean per line of
+    ``lines``) and where each is in ``previous``."""
+    if lines is None:
+        return parse_file(contract, data, label), np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
+    same, at = lines.unchanged(previous)
+    if len(same) and same.all():  # the same lines in another order: parse one, so the file has a parse
+        same[0] = False
+    for _ in range(2):
+        if not same.any():
+            return parse_file(contract, data, label), same, at
+        body, line_of = lines.changed_body(~same)
+        parsed = _parse_numbered(contract, body, label, line_of)
+        # a changed line with an unchanged line's key: parse that one too, so the key's uniqueness is checked
+        keys = parsed.rows["record_key"].dropna()
+        clash = pc.is_in(previous.keys.take(at[same]), value_set=_arrow_text(keys)).to_numpy(zero_copy_only=False)
+        if not clash.any():
+            return parsed, same, at
+        same[np.flatnonzero(same)[clash]] = False
+    raise AssertionError("unreachable: a second pass adds no key")
+
+
+def _parse_numbered(contract: Contract, body: bytes, label: str, line_of: np.ndarray):
+    """Parse ``body`` (some of a file's lines) and number its rows, problems and refusals by the file's lines
+    (``line_of``: the file's line number of each line of ``body``)."""
+    try:
+        parsed = parse_file(contract, body, label)
+    except FileRejected as exc:
+        if exc.line_no is None:
+            raise
+        raise FileRejected(exc.what, exc.file_name, int(line_of[min(exc.line_no, len(line_of)) - 1])) from None
+    parsed.rows["line_no"] = line_of[parsed.rows["line_no"].to_numpy() - 1]
+    parsed.problems = sorted((Problem(int(line_of[p.line_no - 1]), p.field, p.reason) for p in parsed.problems),
+                             key=lambda p: (p.line_no, p.field))
+    return parsed
+
+
+def _keep_line_index(conn: Connection, contract: Contract, load_id: int, sha256: str,
+                     lines: snapshot_lines.Lines | None, same: np.ndarray, at: np.ndarray,
+                     previous: snapshot_lines.LineIndex | None, good: pd.DataFrame) -> None:
+    """Tonight's clean lines, the unchanged and the changed that loaded, as the next snapshot's index."""
+    if lines is None:
+        snapshot_lines.save_index(conn, contract, load_id, sha256, None)
+        return
+    positions = [np.flatnonzero(same), good["line_no"].to_numpy(dtype=np.int64) - lines.first_line]
+    keys = [previous.keys.take(at[same]) if same.any() else pa.array([], pa.string()),
+            _arrow_text(good["record_key"])]
+    position = np.concatenate(positions)
+    order = np.argsort(position, kind="stable")
+    clean = np.zeros(len(lines.lines), dtype=bool)
+    clean[position] = True
+    snapshot_lines.save_index(conn, contract, load_id, sha256, lines, clean,
+                              pa.concat_arrays([k.cast(pa.string()) for k in keys]).take(pa.array(order)))
 
 
 def _load_files_together(conn: Connection, contract: Contract, drop: drops.Drop, files: list[drops.ArchivedFile],
@@ -788,6 +868,7 @@ def _load_locked(conn: Connection, contract: Contract, drop: drops.Drop, max_bad
     declared = {f["name"]: f.get("rows") for f in drop.manifest.get("files", [])}
     files = sorted(drop.files, key=lambda f: f.name)
     unchanged: set[str] = set()
+    compare_lines, previous = False, None
     if contract.cadence == "snapshot":
         latest_files, latest_night = _latest_snapshot(conn, drop.source_id)
         if latest_night is not None and drop.night < latest_night:
@@ -796,6 +877,8 @@ def _load_locked(conn: Connection, contract: Contract, drop: drops.Drop, max_bad
                 "was loaded: loading it would take the source back in time", drops.MANIFEST)
         if {f.sha256 for f in files} == latest_files:  # the source's latest state again: nothing changed
             unchanged = latest_files
+        elif len(files) == 1:  # compared line by line with the latest snapshot, when it has an index
+            compare_lines, previous = True, snapshot_lines.load_index(conn, contract, latest_files)
     load_ids: list[int] = []
     seen: list[pd.Series] = []
     standing_before = _standing(conn, drop.source_id)
@@ -823,13 +906,16 @@ def _load_locked(conn: Connection, contract: Contract, drop: drops.Drop, max_bad
                                            f"content already loaded (load {done})"))
             continue
         file_report, keys, superseded = _load_file(conn, contract, drop, f, declared.get(f.name),
-                                                   max_bad_row_share, max_volume_change, dag_run_id, standing)
+                                                   max_bad_row_share, max_volume_change, dag_run_id, standing,
+                                                   compare_lines=compare_lines, previous=previous)
         standing = None
         report.files.append(file_report)
         load_ids.append(file_report.load_id)
         seen.append(keys)
         _merge_into_core(conn, drop.source_id, drop.night, file_report.load_id, superseded)
     if contract.cadence == "snapshot" and load_ids:
+        if not compare_lines:  # a snapshot of several files: no index describes it
+            snapshot_lines.save_index(conn, contract, load_ids[-1], files[-1].sha256, None)
         report.withdrawn, report.withdrawals_held = _withdraw_absent(
             conn, contract, drop, load_ids[-1], pd.concat(seen, ignore_index=True), standing_before)
     if contract.cadence == "delta":

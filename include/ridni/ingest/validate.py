@@ -413,7 +413,7 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
              problems: list[Problem] | tuple = (), max_bad_row_share: float = DEFAULT_MAX_BAD_ROW_SHARE,
              max_volume_change: float = DEFAULT_MAX_VOLUME_CHANGE, max_age_years: float = MAX_AGE_YEARS,
              min_rows_for_share: int = MIN_ROWS_FOR_SHARE, file_name: str | None = None,
-             file_column: str | None = None) -> ValidationOutcome:
+             file_column: str | None = None, rows_unchanged: int = 0) -> ValidationOutcome:
     """Validate one parsed file, or the files of a drop together; see :class:`ValidationOutcome`.
 
     ``extract_date`` is the night of the drop; ``manifest_rows`` the row count its manifest declares;
@@ -426,15 +426,25 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
     is then a number unique in the batch, which the row failures and flags are keyed by, and the key is
     checked unique within each file; the caller judges each file's row count and share of bad rows.
 
+    ``rows_unchanged``: lines of the file left out of ``rows`` because they are the previous snapshot's,
+    which loaded them (:mod:`ridni.ingest.snapshot_lines`). They count in the file's row count (against
+    the manifest and the previous drop) and in the share of bad rows, as rows that passed.
+
     In four parts: :func:`_run` (the source's one suite with the night's parameters), :func:`_row_verdicts`
     (which lines failed or are flagged), :func:`_drop_verdict` (from GX's own table-level results and the
     share of bad rows) and :func:`_summary`.
     """
-    n = len(rows)
+    n = len(rows) + rows_unchanged
     check_list = checks(contract, file_column=file_column)
     by_name = {c.name: c for c in check_list}
     params = suite_parameters(manifest_rows=manifest_rows, previous_rows=previous_rows,
                               max_volume_change=max_volume_change, max_age_years=max_age_years)
+    if rows_unchanged:  # GX counts the rows it is given: the file's bounds less the unchanged lines
+        for bound in (MANIFEST_ROWS, VOLUME_MIN, VOLUME_MAX):
+            if params[bound] is not None:
+                params[bound] -= rows_unchanged
+        if params[VOLUME_MIN] is not None:
+            params[VOLUME_MIN] = max(params[VOLUME_MIN], 0)
     batch, first = _run(contract, rows, extract_date, check_list, params, file_column)
     detail_cap = n if n < min_rows_for_share else max(1, int(max_bad_row_share * n))
     failures, flags, uncounted = _row_verdicts(contract, batch, first, by_name, params, detail_cap, problems)
@@ -442,13 +452,15 @@ def validate(contract: Contract, rows: pd.DataFrame, *, extract_date: dt.date | 
     share = bad_rows / n if n else 0.0
     drop_failures = _drop_verdict(contract, first, n=n, bad_rows=bad_rows, manifest_rows=manifest_rows,
                                   previous_rows=previous_rows, max_volume_change=max_volume_change,
-                                  max_bad_row_share=max_bad_row_share, min_rows_for_share=min_rows_for_share)
+                                  max_bad_row_share=max_bad_row_share, min_rows_for_share=min_rows_for_share,
+                                  rows_unchanged=rows_unchanged)
     result = _strip_result(first.to_json_dict())
     success = not drop_failures and not failures
     summary = _summary(contract, result, file_name=file_name, extract_date=extract_date, n=n, success=success,
                        problems=problems, failures=failures, flags=flags, bad_rows=bad_rows, share=share,
                        max_bad_row_share=max_bad_row_share, manifest_rows=manifest_rows,
                        previous_rows=previous_rows, drop_failures=drop_failures)
+    summary["rows_unchanged"] = rows_unchanged
     return ValidationOutcome(
         source_id=contract.source_id, suite_name=suite_name(contract), file_name=file_name,
         extract_date=extract_date, rows_evaluated=n, success=success, row_failures=failures, row_flags=flags,
@@ -541,7 +553,7 @@ def _problem_label(p: Problem) -> str:
 
 def _drop_verdict(contract: Contract, first, *, n: int, bad_rows: int, manifest_rows: int | None,
                   previous_rows: int | None, max_volume_change: float, max_bad_row_share: float,
-                  min_rows_for_share: int) -> list[str]:
+                  min_rows_for_share: int, rows_unchanged: int = 0) -> list[str]:
     """Why the drop fails as a whole: an expectation GX could not evaluate, GX's own table-level results
     (the row count against the manifest's, the volume against the previous drop's), a share of bad rows
     over the threshold."""
@@ -555,7 +567,7 @@ def _drop_verdict(contract: Contract, first, *, n: int, bad_rows: int, manifest_
                         message.split(":")[0][:80])
             out.append(f"expectation {_check_of(r)} could not be evaluated")
         elif r.expectation_config.type in _TABLE_LEVEL and not r.success:
-            table_failed[_check_of(r)] = int((r.result or {}).get("observed_value", n))
+            table_failed[_check_of(r)] = int((r.result or {}).get("observed_value", n - rows_unchanged)) + rows_unchanged
     if "row_count_equals_manifest" in table_failed:
         out.append(f"row count {table_failed['row_count_equals_manifest']} differs from the manifest's "
                    f"{manifest_rows}")

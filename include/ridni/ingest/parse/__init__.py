@@ -63,8 +63,14 @@ from ridni.ingest.parse.xlsx import MAX_XLSX_UNCOMPRESSED, _read_xlsx
 
 __all__ = [
     "BATCH_ROW", "FILE_NO", "MAX_FILE_BYTES", "MAX_LINE_BYTES", "MAX_XLSX_UNCOMPRESSED", "ROW", "FileRejected",
-    "ParsedBatch", "ParsedFile", "Problem", "RawFile", "parse_batch", "parse_file", "read_file",
+    "ParsedBatch", "ParsedFile", "Problem", "RawFile", "file_bytes", "parse_batch", "parse_file", "read_file",
 ]
+
+
+def file_bytes(src: str | os.PathLike | BinaryIO | bytes, file_name: str, *,
+               max_file_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """A received file's bytes, refused (:class:`FileRejected`) above ``max_file_bytes`` before it is read further."""
+    return _read_bytes(src, max_file_bytes, file_name)
 
 
 def parse_file(contract: Contract, src: str | os.PathLike | BinaryIO | bytes, file_name: str | None = None, *,
