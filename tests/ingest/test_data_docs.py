@@ -78,7 +78,25 @@ def test_a_nights_docs_write_only_that_nights_pages_and_the_index(tmp_path):
     assert len(old_pages) == len(SOURCES) * 3
     assert all(after[p] == before[p] for p in old_pages)
     html = index.read_text(encoding="utf-8")
-    assert all(f"{s}-{n.isoformat()}" in html for s in SOURCES for n in nights)  # old nights stay listed
+    assert all(f"{s}-{n.isoformat()}" in html for s in SOURCES for n in nights)  # the week's nights stay listed
+
+
+def test_gx_s_own_site_holds_the_last_week(tmp_path, monkeypatch):
+    """GX rebuilds its index over every result its store holds: the store keeps the last GX_SITE_NIGHTS
+    nights, so the index's cost stops growing (GX takes older nights' pages off its site; ridni's own
+    pages keep every night)."""
+    monkeypatch.setattr(v, "GX_SITE_NIGHTS", 2)
+    docs = tmp_path / "data_docs"
+    nights = [FIRST + dt.timedelta(days=i) for i in range(4)]
+    for night in nights:
+        index = Path(v.build_data_docs(_outcomes(tmp_path, night), docs))
+    html = index.read_text(encoding="utf-8")
+    listed = [n for n in nights if any(f"{s}-{n.isoformat()}" in html for s in SOURCES)]
+    assert listed == nights[-2:]
+    stored = list((docs / "gx" / "uncommitted" / "validations").rglob("*.json"))
+    assert len(stored) == 2 * len(SOURCES)
+    pages = {p.parts[-3] for p in (docs / "site" / "validations").rglob("*.html")}
+    assert pages == {f"{s}-{n.isoformat()}" for s in SOURCES for n in nights[-2:]}
 
 
 # ------------------------------------------------------------------------------------------ the served pages

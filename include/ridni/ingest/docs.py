@@ -4,7 +4,8 @@ The headquarters page serves these pages (``GET /data-docs/...``) under a Conten
 allows no script and nothing from another host. Great Expectations' own site needs both (its index
 builds its lists with scripts, its styles and logo come from a CDN), so the pages served are rendered
 here from the values-free summaries :func:`ridni.ingest.validate.validate` keeps in ``audit.validation``;
-GX's own site stays on disk beside them (``RIDNI_DATA_DOCS/site``) for GX's tools.
+GX's own site stays on disk beside them (``RIDNI_DATA_DOCS/site``, the last week's validations:
+:data:`ridni.ingest.validate.GX_SITE_NIGHTS`) for GX's tools.
 
 Every page is written in each of the pages' languages (:data:`ridni.web.i18n.LANGUAGES`: Ukrainian, the
 default, and English), through the same Babel catalog, number and date formatting and source labels

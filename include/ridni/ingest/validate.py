@@ -664,13 +664,22 @@ def _docs_context(docs_dir: Path):
     return ctx
 
 
+# GX's own site holds the validations of the last week: its index is rebuilt, every time, over the
+# validations its store holds, so the store keeps a week and the night's docs cost the same after a
+# year as in the first week (GX takes an older night's pages off its site with its results). Every
+# night's validation stays in audit.validation and in ridni's own pages (ridni.ingest.docs), which
+# list every night.
+GX_SITE_NIGHTS = 7
+
+
 def build_data_docs(outcomes: list[ValidationOutcome], docs_dir: str | os.PathLike) -> str:
     """Render Data Docs for the given validations under ``docs_dir``; return the index page's path.
 
     The results rendered are the stripped ones of :class:`ValidationOutcome` (counts and percentages,
     no unexpected values). Only these validations' pages (and their suites' pages) and the index are
-    written: GX's ``resource_identifiers`` limit the build to them, so a night's docs cost the same after
-    a year of nights as on the first; earlier nights' pages stay as they were, and stay listed.
+    written: GX's ``resource_identifiers`` limit the build to them, and the store keeps the last
+    :data:`GX_SITE_NIGHTS` nights' results (GX's site holds those), so a night's docs cost the same
+    after a year of nights as in the first week. The week's earlier pages stay as they were.
     """
     gx = _gx()
     from great_expectations.core.expectation_validation_result import expectationSuiteValidationResultSchema
@@ -703,5 +712,16 @@ def build_data_docs(outcomes: list[ValidationOutcome], docs_dir: str | os.PathLi
         ctx.validation_results_store.set(key, result)
         built += [key, key.expectation_suite_identifier]
     if built:
+        latest = max(o.extract_date or dt.date.today() for o in outcomes if o.result)
+        _keep_recent_results(ctx, latest - dt.timedelta(days=GX_SITE_NIGHTS - 1))
         ctx.build_data_docs(site_names=[SITE], resource_identifiers=built)
     return str((docs_dir / "site" / "index.html").resolve())
+
+
+def _keep_recent_results(ctx, oldest: dt.date) -> None:
+    """Remove the stored validation results of nights before ``oldest``."""
+    store = ctx.validation_results_store
+    for key in store.list_keys():
+        run_time = getattr(key.run_id, "run_time", None)
+        if run_time is not None and run_time.date() < oldest:
+            store.remove_key(key)
