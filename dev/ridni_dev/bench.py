@@ -955,6 +955,11 @@ def history_summary(points: list[dict]) -> dict:
     out["night_2_seconds"] = later[0]["total_seconds"]
     out["last_night_seconds"] = later[-1]["total_seconds"]
     out["last_vs_night_2"] = round(later[-1]["total_seconds"] / later[0]["total_seconds"], 3)
+    # single nights vary (the machine; the weekly retraining of the linkage model), so the curve is also
+    # read by its week medians and by its trend line
+    week = min(7, len(later))
+    out["last_week_vs_first_week"] = round(float(np.median(t[-week:]) / np.median(t[:week])), 3)
+    out["trend_last_vs_night_2"] = round(float((intercept + slope * n[-1]) / (intercept + slope * n[0])), 3)
     out["median_incremental_seconds"] = round(float(np.median(t)), 2)
     out["seconds_per_night_trend"] = round(float(slope), 5)
     out["projected_night_seconds_at_ten_years"] = round(float(intercept + slope * TEN_YEARS), 1)
@@ -1426,7 +1431,8 @@ def render(report: dict) -> str:
     if h and "last_vs_night_2" in h:
         lines.append(f"\nhistory: {h['nights']} nights; night 2 {h['night_2_seconds']:.2f} s, last night "
                      f"{h['last_night_seconds']:.2f} s ({h['last_vs_night_2']}x); trend "
-                     f"{h['seconds_per_night_trend']:+.4f} s per night")
+                     f"{h['seconds_per_night_trend']:+.4f} s per night; last week's median / first week's "
+                     f"{h['last_week_vs_first_week']}x; trend line, last night / night 2 {h['trend_last_vs_night_2']}x")
         lines.append(f"  {'grows':30} {'after night 1':>15} {'last night':>15} {'per night':>12} {'at ten years':>16}")
         for key, g in h["growth"].items():
             lines.append(f"  {key:30} {g['after_night_1']:>15,} {g['last']:>15,} {g['per_night']:>12,.1f} "
