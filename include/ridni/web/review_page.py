@@ -17,8 +17,8 @@ import pandas as pd
 from ridni.review.conflict import ConflictView
 from ridni.review.pair import Effect, PairView
 from ridni.review.queue import IMPACTS, QueueFilter, QueuePage
+from ridni.web import labels
 from ridni.web.i18n import LANGUAGES, N_, Language
-from ridni.web.labels import CATEGORIES
 from ridni.web.labels import region as region_label
 from ridni.web.page import STYLE, esc
 
@@ -88,9 +88,8 @@ EFFECT_DIFFERENT = {
 
 
 def category_label(code, lang: Language) -> str:
-    if not isinstance(code, str):
-        return DASH
-    return lang.gettext(CATEGORIES[code]) if code in CATEGORIES else code
+    """A category's label, or a dash where the person has none."""
+    return labels.category(code, lang) if isinstance(code, str) else DASH
 
 
 def level_label(label: str, lang: Language) -> str:
@@ -527,7 +526,7 @@ def _conflict_evidence(view: ConflictView, lang: Language) -> str:
         ref = f"{r.source_id}/{r.record_key}"
         mark = _("competing") if ref in competing else ""
         rows.append(f'<tr data-record="{esc(ref)}"{" class=competing" if mark else ""}>'
-                    + _cell(r.source_id) + _cell(r.record_key) + _cell(r.status)
+                    + _cell(labels.source(r.source_id, lang)) + _cell(r.record_key) + _cell(r.status)
                     + _cell(category_label(r.category, lang) + (" · " + _("says only: held") if r.generic else ""))
                     + _cell(lang.date(r.effective_date)) + _cell(lang.number(int(r.authority)), num=True)
                     + _cell(lang.date(r.registered_on)) + _cell(lang.date(r.first_seen_on)) + _cell(mark) + "</tr>")
@@ -576,11 +575,11 @@ def render_conflict(ctx: Context, view: ConflictView, *, done: str = "") -> str:
         effect = choice_effect(view.category, c.result, c.moves_group, lang)
         rows.append(f'<tr data-record="{esc(c.ref)}" data-category="{esc(c.category)}" data-key="{key}">'
                     f'<td class="num"><kbd>{key}</kbd></td>'
-                    + _cell(c.source_id) + _cell(c.record_key) + _cell(c.status)
+                    + _cell(labels.source(c.source_id, lang)) + _cell(c.record_key) + _cell(c.status)
                     + _cell(category_label(c.category, lang)) + _cell(lang.date(c.effective_date))
                     + _cell(lang.date(c.registered_on)) + _cell(lang.date(c.first_seen_on))
                     + _cell(effect, cls="choice-effect") + "</tr>")
-        label = _("%(record)s stands") % {"record": c.ref}
+        label = _("%(record)s stands") % {"record": c.record_key}
         buttons.append(f'<button type="submit" name="decision" value="stands:{esc(c.ref)}" class="same" '
                        f'data-key="{key}">{esc(label)} <kbd>{key}</kbd></button>')
     wrong = choice_effect(view.category, view.all_wrong_result, view.all_wrong_moves_group, lang)
