@@ -114,6 +114,12 @@ ROWS_OF = {
 TARGETS = {"full_night_seconds": 180.0, "full_night_peak_rss_mb": 4096.0, "incremental_night_seconds": 30.0,
            "history_last_night_vs_night_2": 1.2}
 START = dt.date(2026, 11, 1)
+
+
+def first_night(nights: int) -> dt.date:
+    """The first generated night: START, or earlier when the nights would run past today (ingestion
+    refuses a drop dated more than a day ahead, as a source with a wrong clock)."""
+    return min(START, dt.date.today() - dt.timedelta(days=nights - 1))
 MB = 1024 * 1024
 
 
@@ -500,7 +506,8 @@ def generate_extracts(work: Path, records: int, nights: int, seed: int, persons:
 
     persons = persons or records_to_persons(records)
     marker = work / "bench-synth.json"
-    wanted = {"persons": persons, "nights": nights, "seed": seed, "start": START.isoformat()}
+    start = first_night(nights)
+    wanted = {"persons": persons, "nights": nights, "seed": seed, "start": start.isoformat()}
     if marker.exists() and json.loads(marker.read_text()).get("args") == wanted:
         info = json.loads(marker.read_text())
         info["reused"] = True
@@ -512,7 +519,7 @@ def generate_extracts(work: Path, records: int, nights: int, seed: int, persons:
         [sys.executable, "-c", "import sys, resource; from ridni.cli import main; rc = main(sys.argv[1:]); "
          "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)",
          "synth", "--out", str(work), "--persons", str(persons), "--nights", str(nights), "--seed", str(seed),
-         "--start-date", START.isoformat()],
+         "--start-date", start.isoformat()],
         env=env, capture_output=True, text=True, check=False)
     if proc.returncode:
         raise RuntimeError(f"ridni synth failed:\n{proc.stdout}\n{proc.stderr}")
@@ -520,7 +527,7 @@ def generate_extracts(work: Path, records: int, nights: int, seed: int, persons:
     info = {"args": wanted, "seconds": round(time.perf_counter() - t0, 1), "peak_rss_mb": round(maxrss / 1024, 1),
             "rows_per_night": {}, "reused": False}
     for n in range(nights):
-        night = (START + dt.timedelta(days=n)).isoformat()
+        night = (start + dt.timedelta(days=n)).isoformat()
         per = {}
         for manifest in sorted((work / "landing").glob(f"*/{night}/manifest.json")):
             m = json.loads(manifest.read_text())
@@ -1199,7 +1206,8 @@ def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1
     work = Path(tempfile.mkdtemp(prefix="ridni-bench-")) if temporary else Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     saved_env = {k: os.environ.get(k) for k in _ENV}
-    nights = [START + dt.timedelta(days=i) for i in range(history or (2 if incremental else 1))]
+    count = history or (2 if incremental else 1)
+    nights = [first_night(count) + dt.timedelta(days=i) for i in range(count)]
     workers = 1 if dags else (workers or usable_cpus())
     report: dict = {"command": command,
                     "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
