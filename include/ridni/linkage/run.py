@@ -209,8 +209,11 @@ def _neighbourhood(conn: Connection) -> pd.DataFrame:
     select = f"SELECT f.record_id AS unique_id, f.source_id, f.record_key, {', '.join('f.' + c for c in _FEATURES)}"
     joins = [" AND ".join(f"{_side(c, 'o')} = {_side(c, 'x')}" for c in keys)
              for keys in (*BLOCKING_KEYS, *[(k,) for k in DETERMINISTIC_KEYS])]
-    joins += [" AND ".join(f"{_side(c, 'o')} = {_side(c, 'x')}" for c in keys)
-              + f" AND (o.{missing} IS NULL OR x.{missing} IS NULL)" for missing, keys in BLOCKING_KEYS_IF_MISSING]
+    # a rule for records that lack a field, in two lookups: partners of a changed record that lacks it
+    # (by the keys' index), and partners that lack it (by the partial index of those records only)
+    for missing, keys in BLOCKING_KEYS_IF_MISSING:
+        shared = " AND ".join(f"{_side(c, 'o')} = {_side(c, 'x')}" for c in keys)
+        joins += [f"{shared} AND x.{missing} IS NULL", f"{shared} AND o.{missing} IS NULL"]
     for citing, ref in _references():  # (source ids are snake_case names: the contracts' schema)
         joins += [f"x.source_id = '{citing}' AND o.source_id = '{ref.source}' AND o.{ref.key} = ANY(x.appeal_ref)",
                   f"x.source_id = '{ref.source}' AND o.source_id = '{citing}' AND o.appeal_ref @> ARRAY[x.{ref.key}]"]
