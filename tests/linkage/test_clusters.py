@@ -74,3 +74,18 @@ def test_a_stronger_link_wins_over_a_weaker_one_into_the_same_conflict():
                                     np.array([0]), np.array([2]))
     assert labels[1] == labels[2] != labels[0]
 
+
+
+def test_equally_strong_links_into_a_conflict_give_the_same_clusters_in_any_order():
+    """Splink returns its pairs in the order its threads finish: the clusters must not depend on it.
+    1 links to 0 and to 2 equally strongly, and 0 and 2 are different persons; 3 links to 1 and 4 to 2."""
+    left, right = np.array([0, 1, 1, 2, 3]), np.array([1, 2, 3, 4, 0])
+    order = np.array([1.5, 1.5, 0.5, 0.5, 3.0])
+    seen = set()
+    for seed in range(20):
+        shuffle = np.random.default_rng(seed).permutation(len(left))
+        flip = np.random.default_rng(seed + 100).random(len(left)) < 0.5  # either end may come first
+        a, b = np.where(flip, right, left)[shuffle], np.where(flip, left, right)[shuffle]
+        labels = constrained_components(5, a, b, order[shuffle], np.array([0]), np.array([2]))
+        seen.add(tuple(labels[[0, 1, 2, 3, 4]] == labels[0]))
+    assert len(seen) == 1, seen

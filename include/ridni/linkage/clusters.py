@@ -53,8 +53,11 @@ def constrained_components(n_records: int, left: np.ndarray, right: np.ndarray, 
         return x
 
     members: dict[int, set[int]] = {}
-    in_conflict = np.isin(labels[left], list(conflicting))
-    for i in np.flatnonzero(in_conflict)[np.argsort(order[in_conflict], kind="stable")]:
+    candidates = np.flatnonzero(np.isin(labels[left], list(conflicting)))
+    # strongest first, ties by the records' positions: the same clusters whatever order the edges came in
+    # (Splink returns its pairs in the order its threads finish)
+    low, high = np.minimum(left, right)[candidates], np.maximum(left, right)[candidates]
+    for i in candidates[np.lexsort((high, low, order[candidates]))]:
         ra, rb = find(int(left[i])), find(int(right[i]))
         if ra == rb:
             continue

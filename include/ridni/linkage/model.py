@@ -17,6 +17,7 @@ Input columns are those of :func:`ridni.linkage.features.build_features`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -222,21 +223,38 @@ def _train(api: DatabaseAPI, features: pd.DataFrame, deterministic_rules: list, 
         # no two records share a key: start from one match per record
         linker = Linker(records, settings(extra_fields, blocking_rules, prior=1 / max(len(features), 2)),
                         log_level=logging.WARNING)
-    linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=1)
-    for session in (block_on(*keys) for keys in em_sessions or EM_SESSIONS):
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(session, fix_u_probabilities=True)
-        except ValueError as exc:
-            # On small or lopsided data EM can push an m-probability below what float64 holds; Splink
-            # refuses it. The other session's estimates (or the defaults) stand for those levels.
-            log.warning("EM session skipped: %s", exc)
+    with _one_thread(api):
+        linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=1)
+        for session in (block_on(*keys) for keys in em_sessions or EM_SESSIONS):
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(session,
+                                                                                   fix_u_probabilities=True)
+            except ValueError as exc:
+                # On small or lopsided data EM can push an m-probability below what float64 holds; Splink
+                # refuses it. The other session's estimates (or the defaults) stand for those levels.
+                log.warning("EM session skipped: %s", exc)
     model = linker.misc.save_model_to_json()
-    weights = _columns(api, linker.inference.predict(threshold_match_probability=_PRIOR_FLOOR),
-                       ["match_weight"])["match_weight"].to_numpy()
+    weights = np.sort(_columns(api, linker.inference.predict(threshold_match_probability=_PRIOR_FLOOR),
+                               ["match_weight"])["match_weight"].to_numpy())  # summed in one order every time
     model["probability_two_random_records_match"] = _calibrate_prior(
         weights, model["probability_two_random_records_match"], len(features))
     # kept in DuckDB's SQL whichever engine trained it: one stored form that either backend scores with
     return Model(_in_dialect(model, "duckdb", settings(extra_fields, blocking_rules)), term_frequencies(features))
+
+
+@contextlib.contextmanager
+def _one_thread(api: DatabaseAPI):
+    """Estimate the same parameters from the same records every time: DuckDB's seeded sample and its sums
+    repeat only in one thread (several threads add in the order they finish), and a model that differs
+    in its last digits can move a pair across a threshold, and so a person between categories."""
+    duckdb = api.sql_dialect.sql_dialect_str == "duckdb"
+    if duckdb:
+        api._execute_sql_against_backend("SET threads = 1")
+    try:
+        yield
+    finally:
+        if duckdb:
+            api._execute_sql_against_backend("RESET threads")
 
 
 def _calibrate_prior(weights: np.ndarray, prior: float, records: int) -> float:
