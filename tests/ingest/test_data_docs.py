@@ -97,6 +97,11 @@ def test_gx_s_own_site_holds_the_last_week(tmp_path, monkeypatch):
     assert len(stored) == 2 * len(SOURCES)
     pages = {p.parts[-3] for p in (docs / "site" / "validations").rglob("*.html")}
     assert pages == {f"{s}-{n.isoformat()}" for s in SOURCES for n in nights[-2:]}
+    # nor do their folders stay behind (GX walks every folder of its stores on every build)
+    for store in (docs / "gx" / "uncommitted" / "validations", docs / "site" / "validations"):
+        folders = [p for p in store.rglob("*") if p.is_dir()]
+        assert all(any(f.iterdir()) for f in folders)
+        assert not any(n.isoformat() in str(f) for f in folders for n in nights[:-2]), folders
 
 
 # ------------------------------------------------------------------------------------------ the served pages

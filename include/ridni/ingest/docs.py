@@ -136,7 +136,10 @@ def write_night(docs_dir: str | os.PathLike, night: dt.date, validations: list[V
                 if code == i18n.DEFAULT:
                     written[val.id] = target
         _write(root / night.isoformat() / "index.html", _night_index(night, validations, lang))
-        _write(root / "index.html", _nights_index(root, lang))
+        nights = root / "index.html"
+        # the list of every night: written by the night's first docs step, not by each source's again
+        if not (nights.is_file() and f'href="{night.isoformat()}/index.html"' in nights.read_text(encoding="utf-8")):
+            _write(nights, _nights_index(root, lang))
     return written
 
 

@@ -715,7 +715,17 @@ def build_data_docs(outcomes: list[ValidationOutcome], docs_dir: str | os.PathLi
         latest = max(o.extract_date or dt.date.today() for o in outcomes if o.result)
         _keep_recent_results(ctx, latest - dt.timedelta(days=GX_SITE_NIGHTS - 1))
         ctx.build_data_docs(site_names=[SITE], resource_identifiers=built)
+        # GX removes a result's file and page but not their folders, and walks every folder when it
+        # lists its keys: without this, each night would cost a little more than the one before
+        for folder in (docs_dir / "gx" / "uncommitted" / "validations", docs_dir / "site" / "validations"):
+            _remove_empty_folders(folder)
     return str((docs_dir / "site" / "index.html").resolve())
+
+
+def _remove_empty_folders(root: Path) -> None:
+    for folder, _, _ in sorted(os.walk(root), key=lambda entry: -len(entry[0])):  # deepest first
+        if folder != str(root) and not os.listdir(folder):
+            os.rmdir(folder)
 
 
 def _keep_recent_results(ctx, oldest: dt.date) -> None:
