@@ -59,3 +59,23 @@ def test_every_published_count_below_ten_is_hidden_at_ten(night_env, fresh_wareh
     at_five = _published(engine, night)
     assert sum(_between(values, 5, 9) for values in at_five.values()) > 0
     assert sum(_between(values, 1, 4) for values in at_five.values()) == 0
+
+
+def test_the_nightly_charts_show_the_year_up_to_the_night(fresh_warehouse):
+    """The export's chart (and the page's) cover CHART_DAYS nights, so their cost stays the same after years."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from ridni.publish import exports
+    from ridni.publish.chart import CHART_DAYS
+
+    _, engine = fresh_warehouse
+    last = dt.date(2026, 11, 30)
+    nights = [last - dt.timedelta(days=i) for i in range(CHART_DAYS + 40)]
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO marts.headline (night, ord, grp, count_value) VALUES (:n, 1, 'all missing', 7)"),
+                     [{"n": n} for n in nights])
+    svg = exports._chart(engine, last)
+    shown = {n for n in nights if n.isoformat() in svg}
+    assert shown == {n for n in nights if n > last - dt.timedelta(days=CHART_DAYS)}, len(shown)

@@ -25,6 +25,9 @@ import pandas as pd
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 FONT = "DejaVu Sans, Arial, Helvetica, sans-serif"
+# The chart shows the year up to the night: a trend a reader can see, and a nightly export whose cost does
+# not grow with the years of history.
+CHART_DAYS = 365
 
 
 def headline_frame(rows: pd.DataFrame) -> pd.DataFrame:

@@ -140,12 +140,13 @@ def _quality(engine: Engine, night: dt.date) -> pd.DataFrame:
 
 
 def _chart(engine: Engine, night: dt.date) -> str:
-    """The headline groups over every night up to this one (later nights never change a past export)."""
-    from ridni.publish.chart import headline_frame, line_chart_svg
+    """The headline groups over the year up to this night (later nights never change a past export)."""
+    from ridni.publish.chart import CHART_DAYS, headline_frame, line_chart_svg
 
     with engine.connect() as conn:
         rows = pd.read_sql(sa.text("SELECT night, ord, grp, count_value FROM marts.headline WHERE night <= :n "
-                                   "ORDER BY night, ord"), conn, params={"n": night})
+                                   "AND night > :start ORDER BY night, ord"), conn,
+                           params={"n": night, "start": night - dt.timedelta(days=CHART_DAYS)})
     return line_chart_svg(headline_frame(rows), highlight=night) if not rows.empty else ""
 
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ridni import db
+from ridni.publish.chart import CHART_DAYS
 from ridni.publish.suppression import published_reconciliation_sql
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,8 @@ def load_night(engine: Engine, night: dt.date, *, change_log_rows: int = CHANGE_
 
         headline = frame("SELECT ord, grp, count_value, previous_value, change, kind_review, situation_review "
                          "FROM marts.headline WHERE night = :n ORDER BY ord")
-        history = frame("SELECT night, ord, grp, count_value FROM marts.headline ORDER BY night, ord", n=night)
+        history = frame("SELECT night, ord, grp, count_value FROM marts.headline WHERE night > :start "
+                        "ORDER BY night, ord", start=night - dt.timedelta(days=CHART_DAYS))
         regions = frame("SELECT category, region, count_value, suppressed FROM marts.region_category_counts "
                         "WHERE night = :n ORDER BY category, region")
         alerts = frame("SELECT kind, severity, source_id, alerts, rows_affected FROM marts.alert_summary "
