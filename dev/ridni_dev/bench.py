@@ -932,10 +932,32 @@ def grown(engine, work: Path) -> dict:
             "database_bytes": database}
 
 
+def vacuum_between_nights(url: str) -> float | None:
+    """Between two nights of a history, what PostgreSQL's autovacuum does in the day between two real
+    nights, when the server has it off (this machine's has): VACUUM (ANALYZE), off the clock. Without it
+    the tables each night rewrites in part (links, evidence, reconciliation) keep every dead row, and a
+    year of nights measures the bloat. Returns the seconds it took (None: autovacuum is on)."""
+    import sqlalchemy as sa
+
+    from ridni import db
+
+    engine = sa.create_engine(db.normalise_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if conn.execute(sa.text("SHOW autovacuum")).scalar() == "on":
+                return None
+            t0 = time.perf_counter()
+            conn.execute(sa.text("VACUUM (ANALYZE)"))
+            return round(time.perf_counter() - t0, 2)
+    finally:
+        engine.dispose()
+
+
 def history_point(n: int, entry: dict) -> dict:
     """One night of the history curve: its time, its stages' seconds and what has grown by then."""
     g = entry["grown"]
     return {"n": n, "night": entry["night"], "kind": entry["kind"], "total_seconds": entry["total_seconds"],
+            "vacuum_seconds_after": entry.get("vacuum_seconds"),
             "wall_seconds": entry["wall_seconds"], "peak_rss_mb": entry["peak_rss_mb"],
             "stage_seconds": {s["stage"]: s["seconds"] for s in entry["stages"]},
             "records_changed": entry["change"]["records_changed"],
@@ -1261,6 +1283,7 @@ def bench(*, command: str | None = None, records: int = 1_000_000, seed: int = 1
                                  rows_written=_activity_delta(before, table_activity(engine)))
                     if history:
                         entry["grown"] = grown(engine, work)
+                        entry["vacuum_seconds"] = vacuum_between_nights(url)
                         report.setdefault("history", []).append(history_point(i + 1, entry))
                         _write(report_path, report)  # the curve so far survives a run stopped midway
                     if i < 2:
