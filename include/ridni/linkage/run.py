@@ -114,16 +114,30 @@ def _explain(pairs: pd.DataFrame) -> pd.Series:
 # --- 1. features of changed records ------------------------------------------------------------------
 
 def _read_records(conn: Connection, full: bool) -> pd.DataFrame:
-    """Source records whose features must be built: all (full), or those new or changed since."""
-    where = "" if full else "WHERE f.record_id IS NULL OR f.row_hash <> s.row_hash"
-    join = "" if full else ("LEFT JOIN core.link_record f ON f.source_id = s.source_id "
-                            "AND f.record_key = s.record_key")
+    """Source records whose features must be built: all (full), or those the loads queued since.
+
+    The queue (``core.link_pending``, filled by triggers on ``core.source_record``) is taken before the
+    records are read: a load that commits in between queues keys this run may not see, and they stay
+    for the next one. A queued record whose features already match its hash (changed and changed back)
+    is skipped.
+    """
+    if full:
+        conn.execute(sa.text("DELETE FROM core.link_pending"))
+        source, where = "core.source_record s", ""
+    else:
+        conn.execute(sa.text("CREATE TEMPORARY TABLE pending (source_id text, record_key text) ON COMMIT DROP"))
+        conn.execute(sa.text("WITH taken AS (DELETE FROM core.link_pending RETURNING source_id, record_key) "
+                             "INSERT INTO pending SELECT DISTINCT source_id, record_key FROM taken"))
+        conn.execute(sa.text("ANALYZE pending"))
+        source = ("pending p JOIN core.source_record s ON s.source_id = p.source_id AND s.record_key = p.record_key "
+                  "LEFT JOIN core.link_record f ON f.source_id = s.source_id AND f.record_key = s.record_key")
+        where = "WHERE f.record_id IS NULL OR f.row_hash <> s.row_hash"
     # every column read is text: COPY TO reads a million of them several times faster than read_sql;
     # in key order, so record ids and the model's random samples do not depend on how the sources'
     # loads interleaved on disk
     return read_text_frame(conn, f"""
         SELECT s.source_id, s.record_key, s.row_hash, {", ".join("s." + c for c in _SOURCE_COLUMNS.split(", "))}
-        FROM core.source_record s {join} {where}
+        FROM {source} {where}
         ORDER BY s.source_id, s.record_key
     """)  # noqa: S608 (only our own column names)
 
