@@ -51,6 +51,14 @@ def test_every_link_says_why(linked):
     assert splink["explanation"].map(lambda e: "surname" in e and "birth_date" in e).all()
 
 
+def _features_know_their_person(engine) -> bool:
+    """``core.link_record.person_id`` (what an incremental night grows its persons by) is every link's."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text(
+            "SELECT count(*) FROM core.link_record f FULL JOIN core.person_link l USING (source_id, record_key) "
+            "WHERE f.person_id IS DISTINCT FROM l.person_id")).scalar() == 0
+
+
 def _partition(links: pd.DataFrame) -> set[frozenset]:
     keys = links["source_id"] + "/" + links["record_key"]
     return {frozenset(g) for g in keys.groupby(links["person_id"]).agg(list)}
@@ -93,6 +101,7 @@ def test_ids_are_stable_from_night_to_night_and_the_second_night_is_incremental(
     after = _links(engine)
     both = before.merge(after, on=["source_id", "record_key"], suffixes=("_1", "_2"))
     moved = both[both["person_id_1"] != both["person_id_2"]]
+    assert _features_know_their_person(engine)
     # a record changes person only through a logged merge or split
     assert len(moved) <= result["merges"] + result["splits"] + len(moved[moved.person_id_1.isna()])
     assert len(moved) / len(both) < 0.01
@@ -109,7 +118,7 @@ def test_ids_are_stable_from_night_to_night_and_the_second_night_is_incremental(
     incremental = _partition(after)
     full = resolve_persons(engine, NIGHT2, full=True)
     assert full["mode"] == "full" and full["compared_records"] == full["records"]
-    assert _partition(_links(engine)) == incremental
+    assert _partition(_links(engine)) == incremental and _features_know_their_person(engine)
     ids = lambda links: links.set_index(["source_id", "record_key"])["person_id"].sort_index()  # noqa: E731
     assert ids(_links(engine)).equals(ids(after))
 
@@ -174,6 +183,11 @@ def test_a_reviewers_decision_binds_later_runs_and_merges_and_splits_are_logged(
         key = lambda r: (r["source_id"], r["record_key"])  # noqa: E731
         assert now[key(singles.iloc[0])] == now[key(singles.iloc[1])]
         assert now[key(pair)] != now[key(partner)], result
+        assert _features_know_their_person(engine)
+    # a full night (every pair scored again, the features written afresh) applies them the same way
+    before = _links(engine)
+    assert resolve_persons(engine, night, full=True)["mode"] == "full"
+    assert _partition(_links(engine)) == _partition(before) and _features_know_their_person(engine)
     with engine.connect() as conn:
         events = pd.read_sql(sa.text("SELECT night, kind FROM core.person_event WHERE night = :n"), conn,
                              params={"n": night3})

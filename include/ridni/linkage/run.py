@@ -162,10 +162,12 @@ def _cited_keys(features: pd.DataFrame) -> pd.Series:
 
 
 def _store_features(conn: Connection, full: bool) -> pd.DataFrame:
-    """Standardise new and changed records into ``core.link_record``; returns their features.
+    """Standardise new and changed records; returns their features.
 
-    Full: every record, written afresh (ids drawn from the table's sequence). Incremental: upserted,
-    so a record keeps its id; the changed ids go to the temporary table ``changed_id``.
+    Full: every record, with ids drawn from the table's sequence; the table is emptied here and written
+    once the records' persons are known (:func:`_store_full`). Incremental: upserted into
+    ``core.link_record``, so a record keeps its id (and its person); the changed ids go to the temporary
+    table ``changed_id``.
     """
     records = _read_records(conn, full)
     features = build_features(records).assign(row_hash=records["row_hash"])
@@ -180,10 +182,6 @@ def _store_features(conn: Connection, full: bool) -> pd.DataFrame:
         conn.execute(sa.text("SELECT setval('core.link_record_record_id_seq', :last)"),
                      {"last": first + max(len(features), 1) - 1})
         features["record_id"] = np.arange(first, first + len(features), dtype="int64")
-        with indexes_after_load(conn, "core.link_record", len(features)) as deferred:
-            copy_frame(conn, "core.link_record", ["record_id", *columns], features)
-        if not deferred:  # (a deferred load was analysed when its indexes were built)
-            _analyze(conn, "core.link_record")
         return features
     if features.empty:
         return features
@@ -202,6 +200,28 @@ def _store_features(conn: Connection, full: bool) -> pd.DataFrame:
     """))  # noqa: S608
     conn.execute(sa.text("ANALYZE changed_id"))
     return features
+
+
+_STORED = ["record_id", "source_id", "record_key", "row_hash", *_FEATURES, "appeal_ref"]
+
+
+def _store_full(conn: Connection, features: pd.DataFrame, person: np.ndarray) -> None:
+    """A full night's features, each with its record's person, in one bulk load."""
+    with indexes_after_load(conn, "core.link_record", len(features)) as deferred:
+        copy_frame(conn, "core.link_record", [*_STORED, "person_id"], features.assign(person_id=person))
+    if not deferred:  # (a deferred load was analysed when its indexes were built)
+        _analyze(conn, "core.link_record")
+
+
+def _store_persons(conn: Connection, records: pd.DataFrame, person: np.ndarray) -> None:
+    """An incremental night: the clustered records whose person changed (or who had none) keep it."""
+    moved = records["person_id"].to_numpy(dtype="float64") != person  # (NaN: not linked before)
+    if moved.any():
+        conn.execute(sa.text(
+            "UPDATE core.link_record f SET person_id = m.person_id "
+            "FROM unnest(CAST(:ids AS bigint[]), CAST(:persons AS bigint[])) AS m (record_id, person_id) "
+            "WHERE f.record_id = m.record_id"),
+            {"ids": records["record_id"].to_numpy()[moved].tolist(), "persons": person[moved].tolist()})
 
 
 def _analyze(conn: Connection, table: str) -> None:
@@ -332,14 +352,15 @@ _REVIEWED = """
 def _affected_records(conn: Connection) -> None:
     """``affected``: every record of every person a changed record, a new edge or a decision touches.
 
-    Closed under the stored edges, so clustering these records alone gives what clustering all would.
+    Closed under the stored edges and the persons (``core.link_record.person_id``), so clustering these
+    records alone gives what clustering all would. Breadth first: each record's edges and each person's
+    records are looked up once.
     """
     conn.execute(sa.text("CREATE TEMPORARY TABLE affected (record_id bigint PRIMARY KEY) ON COMMIT DROP"))
+    conn.execute(sa.text("CREATE TEMPORARY TABLE affected_person (person_id bigint PRIMARY KEY) ON COMMIT DROP"))
     conn.execute(sa.text(f"""
         INSERT INTO affected
         SELECT record_id FROM changed_id
-        UNION SELECT e.r FROM core.link_edge e JOIN changed_id c ON e.l = c.record_id
-        UNION SELECT e.l FROM core.link_edge e JOIN changed_id c ON e.r = c.record_id
         UNION SELECT unnest(ARRAY[d.l, d.r]) FROM ({_REVIEWED}) d
     """))  # noqa: S608
     # grow from the frontier (what the last round added) until a round adds nothing
@@ -347,13 +368,15 @@ def _affected_records(conn: Connection) -> None:
     while True:
         conn.execute(sa.text("ANALYZE frontier"))
         added = conn.execute(sa.text("""
+            WITH person AS (  -- the frontier's persons not yet taken in
+                INSERT INTO affected_person
+                SELECT DISTINCT f.person_id FROM frontier a JOIN core.link_record f USING (record_id)
+                WHERE f.person_id IS NOT NULL
+                ON CONFLICT DO NOTHING
+                RETURNING person_id
+            )
             INSERT INTO affected
-            SELECT f2.record_id  -- every record of the frontier's persons (each person looked up once)
-            FROM (SELECT DISTINCT l.person_id FROM frontier a
-                  JOIN core.link_record f ON f.record_id = a.record_id
-                  JOIN core.person_link l ON l.source_id = f.source_id AND l.record_key = f.record_key) p
-            JOIN core.person_link l2 ON l2.person_id = p.person_id
-            JOIN core.link_record f2 ON f2.source_id = l2.source_id AND f2.record_key = l2.record_key
+            SELECT f.record_id FROM person p JOIN core.link_record f ON f.person_id = p.person_id
             UNION SELECT e.r FROM core.link_edge e JOIN frontier a ON e.l = a.record_id
             UNION SELECT e.l FROM core.link_edge e JOIN frontier a ON e.r = a.record_id
             ON CONFLICT DO NOTHING
@@ -389,6 +412,22 @@ def _all_records(conn: Connection, features: pd.DataFrame) -> pd.DataFrame:
                                                                                how="left")
 
 
+def _reviewed(conn: Connection, records: pd.DataFrame) -> pd.DataFrame:
+    """The reviewers' decisions on pairs of ``records``, as ``l, r`` (record ids) and ``decision``.
+
+    Matched by key in memory: on a full night ``core.link_record`` is written after clustering.
+    """
+    decided = pd.read_sql(sa.text("SELECT left_source_id, left_record_key, right_source_id, right_record_key, "
+                                  "decision FROM core.review_pair WHERE decision IS NOT NULL"), conn)
+    named = records[records["record_key"].isin(pd.concat([decided["left_record_key"], decided["right_record_key"]]))]
+    named = named[["source_id", "record_key", "record_id"]]
+    pairs = decided.merge(named, left_on=["left_source_id", "left_record_key"],
+                          right_on=["source_id", "record_key"]).rename(columns={"record_id": "l"})
+    pairs = pairs[["l", "right_source_id", "right_record_key", "decision"]].merge(
+        named, left_on=["right_source_id", "right_record_key"], right_on=["source_id", "record_key"])
+    return pairs.rename(columns={"record_id": "r"})[["l", "r", "decision"]]
+
+
 def _cluster(conn: Connection, records: pd.DataFrame, edges: pd.DataFrame
              ) -> tuple[clusters.Assignment, pd.DataFrame]:
     """Cluster ``records`` (closed under ``edges``) into persons with stable ids.
@@ -399,8 +438,7 @@ def _cluster(conn: Connection, records: pd.DataFrame, edges: pd.DataFrame
     """
     edges = edges.rename(columns={"match_probability": "p", "match_weight": "w", "explanation": "x"})
     edges = edges[["l", "r", "rule", "p", "w", "x"]]
-    reviewed = pd.read_sql(sa.text(_REVIEWED), conn)
-    reviewed = reviewed[reviewed["l"].isin(records["record_id"]) & reviewed["r"].isin(records["record_id"])]
+    reviewed = _reviewed(conn, records)
     same = reviewed[reviewed["decision"] == "same"]
     different = reviewed[reviewed["decision"] == "different"]
     edges = pd.concat([edges, pd.DataFrame({"l": same["l"], "r": same["r"], "rule": "review_same", "p": np.nan,
@@ -530,6 +568,12 @@ def resolve_persons(engine: Engine, night: dt.date, dag_run_id: str | None = Non
         else:
             records, edges = _affected_frames(conn)
         assignment, kept = _cluster(conn, records, edges)
+        person = assignment.person_of_record.to_numpy()
+        if full:  # (features in the order drawn, the records as clustered)
+            _store_full(conn, features, pd.Series(person, index=records["record_id"].to_numpy())
+                        .reindex(features["record_id"].to_numpy()).to_numpy())
+        else:
+            _store_persons(conn, records, person)
         relinked = _write_links(conn, night, dag_run_id, records, kept, assignment)
         _write_events(conn, night, dag_run_id, assignment)
         totals = conn.execute(sa.text(
