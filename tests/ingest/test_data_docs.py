@@ -81,6 +81,30 @@ def test_a_nights_docs_write_only_that_nights_pages_and_the_index(tmp_path):
     assert all(f"{s}-{n.isoformat()}" in html for s in SOURCES for n in nights)  # the week's nights stay listed
 
 
+def test_a_nights_docs_compile_no_template_an_earlier_build_compiled(tmp_path, monkeypatch):
+    """GX makes a Jinja environment per view and build; the site's views keep the compiled templates."""
+    import jinja2
+
+    compiled = []
+    compile_template = jinja2.Environment.compile
+
+    def counting(self, source, name=None, *args, **kwargs):
+        compiled.append(name)
+        return compile_template(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # (Jinja's cache folder is the user's own, under it)
+    monkeypatch.setattr("tempfile.tempdir", None)
+    from ridni.ingest import gx_views
+
+    gx_views._compiled_templates.cache_clear()
+    v.build_data_docs(_outcomes(tmp_path, FIRST), tmp_path / "data_docs")
+    assert len(compiled) > 10  # the first build of this machine compiles the pages' templates
+    compiled.clear()
+    index = Path(v.build_data_docs(_outcomes(tmp_path, FIRST + dt.timedelta(days=1)), tmp_path / "data_docs"))
+    assert compiled == [] and f"npu_appeals-{(FIRST + dt.timedelta(days=1)).isoformat()}" in index.read_text()
+
+
 def test_gx_s_own_site_holds_the_last_week(tmp_path, monkeypatch):
     """GX rebuilds its index over every result its store holds: the store keeps the last GX_SITE_NIGHTS
     nights, so the index's cost stops growing (GX takes older nights' pages off its site; ridni's own

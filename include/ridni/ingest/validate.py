@@ -645,6 +645,10 @@ def quality_flags(line_no: pd.Series, row_flags: dict[int, list[str]]) -> pd.Ser
 
 
 # ------------------------------------------------------------------------------------------ Data Docs
+def _view(name: str) -> dict:
+    return {"module_name": "ridni.ingest.gx_views", "class_name": name}
+
+
 def _docs_context(docs_dir: Path):
     gx = _gx()
     docs_dir.mkdir(parents=True, exist_ok=True)
@@ -654,7 +658,9 @@ def _docs_context(docs_dir: Path):
         "show_how_to_buttons": False,
         "store_backend": {"class_name": "TupleFilesystemStoreBackend",
                           "base_directory": str((docs_dir / "site").resolve())},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "view": _view("CachedIndexPageView")},
+        "site_section_builders": {section: {"view": _view("CachedPageView")}
+                                  for section in ("expectations", "validations", "profiling")},
     }
     sites = ctx.variables.data_docs_sites or {}
     if sites.get(SITE) != site or set(sites) != {SITE}:
