@@ -398,8 +398,12 @@ def instrument(rec: Recorder, cap: Capture) -> Patches:
     for module in (load, linkage_run, decide_run, marts):
         copy_for(module)
     p.wrap(pd, "read_sql", _timed(rec, lambda: f"{rec.top}/read_sql"))
-    for module in (load, linkage_run):  # large text reads go by COPY TO
-        p.wrap(module, "read_text_frame", _timed(rec, lambda: f"{rec.top}/read_copy"))
+    p.wrap(load, "read_text_frame", _timed(rec, lambda: f"{rec.top}/read_copy"))  # large reads go by COPY TO
+    # linkage's parts by what they do (the reads of the first two are theirs)
+    for part, name in (("_read_records", "changed_records"), ("_neighbourhood", "partners"),
+                       ("_affected_records", "affected_persons"), ("_replace_edges", "edges"),
+                       ("_write_links", "write_links")):
+        p.wrap(linkage_run, part, _timed(rec, f"link/{name}"))
 
     p.wrap(linkage_run, "build_features", _timed(rec, "standardise", lambda r, *a, **k: len(r)))
     p.wrap(linkage_run, "deterministic_edges", _timed(rec, "link/deterministic_keys"))
@@ -925,7 +929,11 @@ def grown(engine, work: Path) -> dict:
             "SELECT pg_total_relation_size('core.source_record_version')")).scalar()
         database = conn.execute(sa.text("SELECT pg_database_size(current_database())")).scalar()
         quarantined = conn.execute(sa.text("SELECT count(*) FROM quarantine.rejected_row")).scalar()
-    return {"data_docs_bytes": _folder_bytes(work / "data_docs"), "archive_bytes": _folder_bytes(work / "archive"),
+        # the population itself grows too (new appeals every night): what a retraining night links again
+        records, persons = conn.execute(sa.text(
+            "SELECT count(*), count(DISTINCT person_id) FROM core.person_link")).one()
+    return {"records": records, "persons": persons,
+            "data_docs_bytes": _folder_bytes(work / "data_docs"), "archive_bytes": _folder_bytes(work / "archive"),
             "exports_bytes": _folder_bytes(work / "exports"), "audit_rows": sum(audit_rows.values()),
             "audit_rows_by_table": audit_rows, "source_record_version_rows": versions,
             "source_record_version_bytes": version_bytes, "quarantine_rows": quarantined,
@@ -966,7 +974,7 @@ def history_point(n: int, entry: dict) -> dict:
             **{k: v for k, v in g.items() if k != "audit_rows_by_table"}}
 
 
-GROWING = ("data_docs_bytes", "archive_bytes", "exports_bytes", "audit_rows", "source_record_version_rows",
+GROWING = ("records", "data_docs_bytes", "archive_bytes", "exports_bytes", "audit_rows", "source_record_version_rows",
            "source_record_version_bytes", "database_bytes")
 TEN_YEARS = 3653
 
