@@ -108,8 +108,8 @@ class Lines:
         n = len(self.lines)
         if index is None or index.header != self.header or not len(index.digests):
             return np.zeros(n, dtype=bool), np.full(n, -1, dtype=np.int64)
-        at = pd.Index(index.digests[:, 0]).get_indexer(self.digests[:, 0]) if pd.Index(
-            index.digests[:, 0]).is_unique else np.full(n, -1, dtype=np.int64)
+        previous = pd.Index(index.digests[:, 0])
+        at = previous.get_indexer(self.digests[:, 0]) if previous.is_unique else np.full(n, -1, dtype=np.int64)
         found = at >= 0
         found[found] = index.digests[at[found], 1] == self.digests[found, 1]
         # a line that occurs twice tonight is parsed: the key's uniqueness is checked on both

@@ -215,7 +215,7 @@ def train(features: pd.DataFrame, deterministic_rules: list, extra_fields: dict[
 
 def _train(api: DatabaseAPI, features: pd.DataFrame, deterministic_rules: list, extra_fields: dict[str, str] | None,
            blocking_rules: list | None, em_sessions: list[tuple[str, ...]] | None) -> Model:
-    records = api.register(features, table_name="records")
+    records = api.register(_for_engine(api, features), table_name="records")
     linker = Linker(records, settings(extra_fields, blocking_rules), log_level=logging.WARNING)
     # a first prior for EM to start from; _calibrate_prior replaces it
     linker.training.estimate_probability_two_random_records_match(deterministic_rules, recall=0.8)
@@ -302,12 +302,12 @@ def _score(api: DatabaseAPI, features: pd.DataFrame, model: Model, threshold: fl
     if changed_only:
         spec["blocking_rules_to_generate_predictions"] = [
             And(rule, CHANGED_ONLY) for rule in BLOCKING_RULES]
-    records = api.register(features, table_name="records")
+    records = api.register(_for_engine(api, features), table_name="records")
     linker = Linker(records, spec, log_level=logging.WARNING)
     for column, shares in model.term_frequencies.items():
         lookup = pd.DataFrame({column: list(shares), f"tf_{column}": list(shares.values())})
         linker.table_management.register_term_frequency_lookup(
-            api.register(lookup, table_name=f"tf_lookup_{column}"), column)
+            api.register(_for_engine(api, lookup), table_name=f"tf_lookup_{column}"), column)
     predicted = linker.inference.predict(threshold_match_probability=threshold)
     # only what the links need crosses into pandas: ids, probability, weight and comparison levels
     gammas = [c for c in predicted.columns if c.unquote().name.startswith("gamma_")]
@@ -356,6 +356,16 @@ def _api() -> Iterator[DatabaseAPI]:
                 session.catalog.dropTempView(table.name)
         session.catalog.clearCache()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _for_engine(api: DatabaseAPI, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as the engine takes it. Spark converts pandas through Arrow only from arrays in one
+    piece: text read from the warehouse comes in chunks (a million records), and Spark's fallback
+    converts row by row, minutes at that size. So text goes to Spark as Python strings, in one piece."""
+    if isinstance(api, DuckDBAPI):
+        return frame
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
+    return frame.astype(dict.fromkeys(text, object))
 
 
 def _columns(api: DatabaseAPI, frame, names: list[str]) -> pd.DataFrame:
