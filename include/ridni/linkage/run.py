@@ -215,7 +215,8 @@ def _store_full(conn: Connection, features: pd.DataFrame, person: np.ndarray) ->
 
 def _store_persons(conn: Connection, records: pd.DataFrame, person: np.ndarray) -> None:
     """An incremental night: the clustered records whose person changed (or who had none) keep it."""
-    moved = records["person_id"].to_numpy(dtype="float64") != person  # (NaN: not linked before)
+    before = records["person_id"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+    moved = before != person  # (NaN: not linked before)
     if moved.any():
         conn.execute(sa.text(
             "UPDATE core.link_record f SET person_id = m.person_id "
